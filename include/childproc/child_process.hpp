@@ -1,0 +1,135 @@
+// spawn() and ChildProcess: Node's child_process.spawn and its ChildProcess class.
+//
+//   auto child = childproc::spawn("ls", {"-l", "/usr"});
+//   child->std_out()->on_data([](std::string_view chunk) { ... });
+//   child->on_close([](std::optional<int> code, std::optional<int> signal) { ... });
+//   childproc::default_loop().run();
+//
+// Events are Node's, in Node's order: 'spawn' (after a successful start, before any output
+// event), 'exit'(code, signal), then 'close'(code, signal) once every stdio pipe has closed, or
+// 'error' when the process could not be started, killed or aborted. Exactly one of code and
+// signal is set; signals are numbers (signal_name(n) gives "SIGTERM").
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "childproc/error.hpp"
+#include "childproc/event.hpp"
+#include "childproc/loop.hpp"
+#include "childproc/options.hpp"
+#include "childproc/stream.hpp"
+
+namespace childproc {
+
+namespace detail {
+struct SpawnPlan;
+}
+
+class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
+ public:
+  using ExitListener = std::function<void(std::optional<int> code, std::optional<int> signal)>;
+
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Empty when the process could not be started.
+  std::optional<int> pid() const { return pid_; }
+  // Node's exitCode: the exit code, or a negative errno after a spawn error (-2 for ENOENT).
+  std::optional<int> exit_code() const { return exit_code_; }
+  // Node's signalCode, as a number.
+  std::optional<int> signal_code() const { return signal_code_; }
+  // True once kill() delivered a signal (not a promise that the child died).
+  bool killed() const { return killed_; }
+  // True while an IPC channel is open.
+  bool connected() const { return connected_; }
+  const std::string& spawnfile() const { return spawnfile_; }
+  const std::vector<std::string>& spawnargs() const { return spawnargs_; }
+
+  // The parent's ends of the stdio pipes; nullptr where the entry is not a pipe.
+  Stream* std_in() const { return stdio(0); }
+  Stream* std_out() const { return stdio(1); }
+  Stream* std_err() const { return stdio(2); }
+  Stream* stdio(std::size_t index) const;
+  std::size_t stdio_count() const { return streams_.size(); }
+
+  // Sends a signal (default SIGTERM) through the process's pidfd, so a recycled pid is never hit.
+  // Returns false if the process has already exited. kill(0) only checks it exists.
+  bool kill(int sig = 15);
+  bool kill(const KillSignal& sig);
+
+  // An unref'd child does not keep its loop running (its stdio pipes still do, as in Node).
+  void ref();
+  void unref();
+
+  ListenerId on_spawn(std::function<void()> fn) { return spawn_event_.on(std::move(fn)); }
+  ListenerId on_exit(ExitListener fn) { return exit_event_.on(std::move(fn)); }
+  ListenerId on_close(ExitListener fn) { return close_event_.on(std::move(fn)); }
+  ListenerId on_error(std::function<void(const Error&)> fn) {
+    return error_event_.on(std::move(fn));
+  }
+  ListenerId on_disconnect(std::function<void()> fn) { return disconnect_event_.on(std::move(fn)); }
+  void remove_listener(ListenerId id);
+
+  Loop& loop() const { return loop_; }
+
+  // Used by spawn(); not for direct use.
+  ChildProcess(Loop& loop, std::string file, std::vector<std::string> args);
+  void start(detail::SpawnPlan& plan);
+
+ private:
+  void on_process_exit();
+  void on_stream_closed();
+  void maybe_close();
+  void release_process();
+  void on_loop_destroyed();
+  void close_ipc();
+  void emit_error(const Error& error);
+  void arm_timeout(std::chrono::milliseconds timeout, int kill_signal);
+  void arm_cancellation(const AbortSignal& signal, int kill_signal);
+  void arm_close_timeout();
+
+  Loop& loop_;
+  std::string spawnfile_;
+  std::vector<std::string> spawnargs_;
+  std::optional<int> pid_;
+  std::optional<int> exit_code_;
+  std::optional<int> signal_code_;
+  bool killed_ = false;
+  bool connected_ = false;
+  bool referenced_ = true;
+  bool closed_ = false;
+  int pidfd_ = -1;
+  std::uint64_t exit_watch_ = 0;
+  std::vector<std::unique_ptr<Stream>> streams_;
+  int closes_needed_ = 1;  // the exit, plus every readable pipe
+  int closes_got_ = 0;
+  std::optional<Loop::TimerId> timeout_timer_;
+  std::optional<Loop::TimerId> close_timer_;
+  std::optional<std::chrono::milliseconds> close_timeout_after_exit_;
+  std::optional<AbortSignal> cancellation_;
+  ListenerId cancellation_listener_ = 0;
+  int ipc_fd_ = -1;  // the parent's end of an "ipc" slot, until the IPC channel exists
+  std::shared_ptr<ChildProcess> self_;  // kept until 'close': the loop owns a running child
+  struct LoopRegistration;
+  std::unique_ptr<LoopRegistration> registration_;
+
+  Event<> spawn_event_;
+  Event<std::optional<int>, std::optional<int>> exit_event_;
+  Event<std::optional<int>, std::optional<int>> close_event_;
+  Event<const Error&> error_event_;
+  Event<> disconnect_event_;
+};
+
+// Starts `file` with `args`. Throws InvalidArgumentError for bad arguments and SystemError where
+// Node throws (EPERM, EINVAL, ...); ENOENT, EACCES, EAGAIN, EMFILE and ENFILE arrive as an
+// 'error' event, as in Node.
+// (There is no spawn(file, options): with braces, `spawn("ls", {"-l"})` would be ambiguous.)
+std::shared_ptr<ChildProcess> spawn(const std::string& file,
+                                    const std::vector<std::string>& args = {},
+                                    const SpawnOptions& options = {}, Loop& loop = default_loop());
+
+}  // namespace childproc

@@ -1,0 +1,269 @@
+// ChildProcess: Node's ChildProcess over the loop. The process's pidfd is watched for exit; each
+// readable stdio pipe counts toward 'close', which fires once the exit and every such pipe are in.
+#include "childproc/child_process.hpp"
+
+#include <cerrno>
+#include <csignal>
+
+#include "internal/loop_core.hpp"
+#include "internal/poller.hpp"
+#include "internal/process.hpp"
+#include "internal/spawn_plan.hpp"
+
+namespace childproc {
+
+struct ChildProcess::LoopRegistration {
+  detail::LoopCore::Closer closer;
+};
+
+namespace {
+
+// Node turns only these start failures into an 'error' event; the rest are thrown.
+bool reported_async(int err) {
+  return err == EACCES || err == EAGAIN || err == EMFILE || err == ENFILE || err == ENOENT;
+}
+
+}  // namespace
+
+ChildProcess::ChildProcess(Loop& loop, std::string file, std::vector<std::string> args)
+    : loop_(loop), spawnfile_(std::move(file)), spawnargs_(std::move(args)) {}
+
+ChildProcess::~ChildProcess() {
+  close_ipc();
+  if (registration_) loop_.core().cancel_on_destroy(registration_->closer);
+  if (pidfd_ >= 0) {
+    loop_.core().unwatch(exit_watch_);
+    detail::abandon_process(*pid_, detail::UniqueFd(pidfd_));
+  }
+}
+
+Stream* ChildProcess::stdio(std::size_t index) const {
+  return index < streams_.size() ? streams_[index].get() : nullptr;
+}
+
+void ChildProcess::remove_listener(ListenerId id) {
+  spawn_event_.off(id) || exit_event_.off(id) || close_event_.off(id) || error_event_.off(id) ||
+      disconnect_event_.off(id);
+}
+
+void ChildProcess::start(detail::SpawnPlan& plan) {
+  auto& core = loop_.core();
+  detail::Launch launched = detail::launch(plan);
+
+  if (launched.failure && !reported_async(launched.failure->err)) {
+    Error e = make_system_error(launched.failure->err, "spawn", spawnfile_,
+                                detail::error_spawnargs(plan));
+    e.step = launched.failure->step;
+    throw SystemError(std::move(e));  // every descriptor made so far closes with `launched`
+  }
+
+  // Streams exist even after a start failure, as in Node (the child's ends are closed, so the
+  // readable ones reach EOF at once). EMFILE/ENFILE stop before them, as in Node.
+  bool out_of_fds =
+      launched.failure && (launched.failure->err == EMFILE || launched.failure->err == ENFILE);
+  streams_.resize(plan.stdio.size());
+  for (std::size_t i = 0; i < plan.stdio.size() && !out_of_fds; ++i) {
+    if (!launched.parent_ends[i]) continue;
+    if (plan.stdio[i].kind == Stdio::Kind::kIpc) {
+      ipc_fd_ = launched.parent_ends[i].release();  // the channel itself comes with fork()
+      continue;
+    }
+    bool readable = i != 0;
+    bool writable = i == 0 || i >= 3;
+    streams_[i] =
+        std::make_unique<Stream>(core, launched.parent_ends[i].release(), readable, writable);
+    if (readable) {
+      ++closes_needed_;
+      streams_[i]->on_close([this] { on_stream_closed(); });
+    }
+  }
+
+  // The loop owns a running child: it stays alive until 'close', whoever else holds it.
+  self_ = shared_from_this();
+  registration_ = std::make_unique<LoopRegistration>(
+      LoopRegistration{core.on_destroy([this] { on_loop_destroyed(); })});
+
+  if (launched.failure) {
+    Error e = make_system_error(launched.failure->err, "spawn " + spawnfile_, spawnfile_,
+                                detail::error_spawnargs(plan));
+    e.step = launched.failure->step;
+    exit_code_ = -launched.failure->err;
+    loop_.next_tick([this, e = std::move(e)] {
+      emit_error(e);
+      ++closes_got_;
+      maybe_close();
+    });
+    return;
+  }
+
+  pid_ = launched.process.pid;
+  pidfd_ = launched.process.handle.release();
+  exit_watch_ = core.watch(pidfd_, detail::kIoReadable, [this](unsigned) { on_process_exit(); });
+  close_timeout_after_exit_ = plan.close_timeout_after_exit;
+  loop_.next_tick([this] { spawn_event_.emit(); });
+  if (plan.timeout.count() > 0) arm_timeout(plan.timeout, plan.kill_signal);
+  if (plan.cancellation) arm_cancellation(*plan.cancellation, plan.kill_signal);
+}
+
+void ChildProcess::arm_timeout(std::chrono::milliseconds timeout, int kill_signal) {
+  timeout_timer_ = loop_.set_timeout(timeout, [this, kill_signal] {
+    timeout_timer_.reset();
+    try {
+      kill(kill_signal);
+    } catch (const SystemError& e) {
+      emit_error(e.error());  // Node re-emits what kill() throws from the timer as 'error'
+    }
+  });
+}
+
+void ChildProcess::arm_cancellation(const AbortSignal& signal, int kill_signal) {
+  cancellation_ = signal;
+  std::weak_ptr<ChildProcess> weak = weak_from_this();
+  auto on_abort = [this, weak, kill_signal] {
+    auto self = weak.lock();
+    if (!self || closed_) return;
+    if (kill(kill_signal)) {
+      Error e;
+      e.code = "ABORT_ERR";
+      e.name = "AbortError";
+      e.message = "The operation was aborted";
+      emit_error(e);
+    }
+  };
+  if (signal.aborted()) {
+    loop_.next_tick(on_abort);  // already aborted: act on the next tick, as Node
+    return;
+  }
+  // abort() may run on any thread: hop onto the loop's.
+  Loop* loop = &loop_;
+  cancellation_listener_ = cancellation_->add_listener([loop, on_abort] { loop->post(on_abort); });
+}
+
+void ChildProcess::on_process_exit() {
+  auto status = detail::try_reap(pidfd_);
+  if (!status) return;  // spurious wake-up
+  release_process();
+  exit_code_ = status->code;
+  signal_code_ = status->signal;
+  if (timeout_timer_) loop_.clear_timeout(*timeout_timer_);
+  timeout_timer_.reset();
+  if (cancellation_) cancellation_->remove_listener(cancellation_listener_);
+  // Node destroys stdin once the child is gone.
+  if (Stream* in = std_in()) in->destroy();
+  exit_event_.emit(exit_code_, signal_code_);
+  arm_close_timeout();
+  ++closes_got_;
+  maybe_close();
+}
+
+void ChildProcess::arm_close_timeout() {
+  if (!close_timeout_after_exit_ || closed_ || closes_got_ + 1 >= closes_needed_) return;
+  // A grandchild may hold our pipes forever: after the bound, stop waiting for them.
+  close_timer_ = loop_.set_timeout(*close_timeout_after_exit_, [this] {
+    close_timer_.reset();
+    for (auto& s : streams_)
+      if (s && s->readable()) s->destroy();
+  });
+}
+
+void ChildProcess::release_process() {
+  if (pidfd_ < 0) return;
+  loop_.core().unwatch(exit_watch_);
+  detail::close_descriptor(pidfd_);
+  pidfd_ = -1;
+}
+
+void ChildProcess::on_stream_closed() {
+  ++closes_got_;
+  maybe_close();
+}
+
+void ChildProcess::maybe_close() {
+  if (closed_ || closes_got_ < closes_needed_) return;
+  closed_ = true;
+  if (close_timer_) loop_.clear_timeout(*close_timer_);
+  close_timer_.reset();
+  close_ipc();
+  close_event_.emit(exit_code_, signal_code_);
+  // Let go of the loop's reference after this callback chain has unwound; drop the listeners
+  // too, since no event can follow 'close' and they may hold this object (a cycle).
+  if (registration_) {
+    loop_.core().cancel_on_destroy(registration_->closer);
+    registration_.reset();
+  }
+  loop_.next_tick([self = std::move(self_)] {
+    self->spawn_event_.clear();
+    self->exit_event_.clear();
+    self->close_event_.clear();
+    self->error_event_.clear();
+    self->disconnect_event_.clear();
+  });
+}
+
+void ChildProcess::on_loop_destroyed() {
+  // The loop is going away with this child still open: hand the process to the reaper, close
+  // the pipes, and stop referring to the loop.
+  registration_.reset();
+  if (pidfd_ >= 0) {
+    loop_.core().unwatch(exit_watch_);
+    detail::abandon_process(*pid_, detail::UniqueFd(pidfd_));
+    pidfd_ = -1;
+  }
+  if (timeout_timer_) loop_.clear_timeout(*timeout_timer_);
+  if (close_timer_) loop_.clear_timeout(*close_timer_);
+  timeout_timer_.reset();
+  close_timer_.reset();
+  if (cancellation_) cancellation_->remove_listener(cancellation_listener_);
+  streams_.clear();
+  close_ipc();
+  closed_ = true;
+  auto keep = std::move(self_);  // may destroy this object when `keep` goes out of scope
+}
+
+void ChildProcess::close_ipc() {
+  if (ipc_fd_ >= 0) detail::close_descriptor(ipc_fd_);
+  ipc_fd_ = -1;
+}
+
+void ChildProcess::emit_error(const Error& error) {
+  error_event_.emit(error);
+}
+
+bool ChildProcess::kill(const KillSignal& sig) {
+  return kill(sig.resolve());
+}
+
+bool ChildProcess::kill(int sig) {
+  if (sig != 0 && signal_name(sig).empty())
+    throw InvalidArgumentError("ERR_UNKNOWN_SIGNAL", "Unknown signal: " + std::to_string(sig));
+  if (pidfd_ < 0) return false;
+  int err = detail::signal_process(pidfd_, sig);
+  if (err == 0) {
+    killed_ = true;
+    return true;
+  }
+  if (err == ESRCH) return false;
+  if (err == EINVAL || err == ENOSYS) throw SystemError(make_system_error(err, "kill"));
+  emit_error(make_system_error(err, "kill"));
+  return false;
+}
+
+void ChildProcess::ref() {
+  referenced_ = true;
+  if (pidfd_ >= 0) loop_.core().set_ref(exit_watch_, true);
+}
+
+void ChildProcess::unref() {
+  referenced_ = false;
+  if (pidfd_ >= 0) loop_.core().set_ref(exit_watch_, false);
+}
+
+std::shared_ptr<ChildProcess> spawn(const std::string& file, const std::vector<std::string>& args,
+                                    const SpawnOptions& options, Loop& loop) {
+  detail::SpawnPlan plan = detail::plan_spawn(file, args, options);
+  auto child = std::make_shared<ChildProcess>(loop, plan.file, plan.args);
+  child->start(plan);
+  return child;
+}
+
+}  // namespace childproc

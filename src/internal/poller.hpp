@@ -1,0 +1,42 @@
+// The loop's I/O multiplexer: epoll on Linux (src/posix/poller.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "internal/fd.hpp"
+
+namespace childproc::detail {
+
+enum IoEvent : unsigned {
+  kIoReadable = 1,
+  kIoWritable = 2,
+  kIoHangup = 4,
+  kIoError = 8,
+};
+
+class Poller {
+ public:
+  static constexpr std::uint64_t kWakeKey = 0;  // reported after wake() was called
+
+  struct Ready {
+    std::uint64_t key;
+    unsigned events;
+  };
+
+  Poller();  // throws SystemError
+  int fd() const { return poll_fd_.get(); }
+
+  int add(int fd, unsigned interest, std::uint64_t key);  // 0 or errno
+  int modify(int fd, unsigned interest, std::uint64_t key);
+  void remove(int fd);
+  // Waits up to timeout_ms (-1: forever); returns the number of entries filled.
+  std::size_t wait(Ready* out, std::size_t capacity, int timeout_ms);
+  void wake();  // thread-safe
+
+ private:
+  UniqueFd poll_fd_;
+  UniqueFd wake_fd_;
+};
+
+}  // namespace childproc::detail

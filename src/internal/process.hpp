@@ -1,0 +1,78 @@
+// The process primitive: start a program with a prepared argv/envp/stdio plan, signal it, reap
+// it. Implemented once per platform (src/posix/process.cpp); nothing above it has #ifdefs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "internal/fd.hpp"
+
+namespace childproc::detail {
+
+// What the child's descriptor number `index` (its position in ProcessRequest::fds) becomes.
+struct ChildFd {
+  enum class Kind {
+    kNone,        // left closed (an ignored fd >= 3)
+    kNull,        // /dev/null (an ignored fd 0-2)
+    kDescriptor,  // a copy of the parent's descriptor `source`
+  };
+  Kind kind = Kind::kNone;
+  int source = -1;
+};
+
+// Borrowed views of a prepared spawn; the strings outlive start_process().
+struct ProcessRequest {
+  std::vector<std::string> exec_candidates;  // paths tried in order (PATH search done already)
+  const std::vector<std::string>* argv = nullptr;
+  const std::vector<std::string>* env = nullptr;  // "KEY=value"; nullptr: this process's environ
+  const std::string* cwd = nullptr;               // nullptr: ours
+  bool detached = false;
+  std::optional<std::uint32_t> uid;
+  std::optional<std::uint32_t> gid;
+  std::vector<ChildFd> fds;
+};
+
+// Why a start failed: the errno and the step that failed ("execve", "chdir", "setuid", "clone").
+struct ProcessFailure {
+  int err = 0;
+  const char* step = "";
+};
+
+struct StartedProcess {
+  int pid = -1;
+  UniqueFd handle;  // pidfd on Linux: readable once the process has exited
+};
+
+struct ExitStatus {
+  std::optional<int> code;
+  std::optional<int> signal;
+};
+
+// Starts the process. On failure nothing is left behind: no descriptor, no zombie.
+std::optional<ProcessFailure> start_process(const ProcessRequest& request, StartedProcess& out);
+
+// PATH search as libuv/Node do it: a file with a '/' is used as is; otherwise every entry of the
+// child's PATH (the child environment's, else ours) is a candidate.
+std::vector<std::string> exec_candidates(const std::string& file,
+                                         const std::optional<std::vector<std::string>>& env);
+
+// Signals the process through its handle. Returns 0 or an errno (ESRCH once it has been reaped).
+int signal_process(int handle, int sig);
+
+// Collects the exit status if the process has exited; nullopt if it is still running.
+std::optional<ExitStatus> try_reap(int handle);
+
+// Waits for exit without blocking forever later: hands a still-running process to a reaper that
+// collects it when it exits (on a later start_process() or reap_orphans() call).
+void abandon_process(int pid, UniqueFd handle);
+void reap_orphans();
+
+// The argv that runs `command` through the platform shell (`shell_path` empty: the default).
+std::vector<std::string> shell_argv(const std::string& shell_path, const std::string& command);
+
+// Test hook: force the portable fork() start path instead of clone(CLONE_VM|CLONE_VFORK).
+void force_fork_strategy(bool on);
+
+}  // namespace childproc::detail

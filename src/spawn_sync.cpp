@@ -1,0 +1,199 @@
+// spawn_sync: a private poll() loop over the child's pidfd and its pipes. Lifecycle:
+//   kRunning  -> the child runs; we feed stdin and drain every output pipe together;
+//   kDraining -> the child has exited; what it wrote is already in the pipes, so we read on
+//                until EOF, or until close_timeout_after_exit for pipes a grandchild still holds;
+//   kDone     -> every pipe closed, status collected.
+// The first error wins (ETIMEDOUT, ENOBUFS); the child is killed at most once.
+#include "childproc/spawn_sync.hpp"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+
+#include "internal/pipe.hpp"
+#include "internal/process.hpp"
+#include "internal/spawn_plan.hpp"
+
+namespace childproc {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class SyncRunner {
+ public:
+  SyncRunner(const detail::SpawnPlan& plan, const SpawnSyncOptions& options,
+             detail::Launch& launched, SpawnSyncResult& result)
+      : plan_(plan),
+        options_(options),
+        result_(result),
+        pidfd_(std::move(launched.process.handle)) {
+    result_.pid = launched.process.pid;
+    result_.output.resize(plan.stdio.size());
+    for (std::size_t i = 0; i < plan.stdio.size(); ++i) {
+      if (!launched.parent_ends[i]) continue;
+      Pipe p{i, std::move(launched.parent_ends[i])};
+      if (i == 0) {
+        p.writing = options.input.has_value() && !options.input->empty();
+        if (!p.writing) continue;  // no input: the child sees EOF at once (the pipe closes)
+      } else {
+        p.reading = true;
+        result_.output[i].emplace();
+      }
+      pipes_.push_back(std::move(p));
+    }
+  }
+
+  void run() {
+    if (plan_.timeout.count() > 0) deadline_ = Clock::now() + plan_.timeout;
+    while (state_ != State::kDone)
+      step();
+    for (std::size_t i = 1; i < result_.output.size() && i < 3; ++i)
+      if (result_.output[i]) (i == 1 ? result_.std_out : result_.std_err) = *result_.output[i];
+  }
+
+ private:
+  enum class State { kRunning, kDraining, kDone };
+
+  struct Pipe {
+    std::size_t index;
+    detail::UniqueFd fd;
+    bool reading = false;
+    bool writing = false;
+    std::size_t written = 0;
+  };
+
+  void step() {
+    std::vector<pollfd> fds;
+    fds.reserve(pipes_.size() + 1);
+    if (state_ == State::kRunning) fds.push_back({pidfd_.get(), POLLIN, 0});
+    for (auto& p : pipes_)
+      fds.push_back({p.fd.get(),
+                     static_cast<short>((p.reading ? POLLIN : 0) | (p.writing ? POLLOUT : 0)), 0});
+    if (state_ == State::kDraining && pipes_.empty()) {
+      state_ = State::kDone;
+      return;
+    }
+
+    int rc = poll(fds.data(), fds.size(), wait_ms());
+    if (rc < 0 && errno != EINTR) {
+      set_error(errno, "poll");
+      kill_once(SIGKILL);
+    }
+    auto now = Clock::now();
+    if (deadline_ && now >= *deadline_ && state_ == State::kRunning) {
+      deadline_.reset();
+      set_error(ETIMEDOUT, "spawnSync " + plan_.file);
+      kill_once(plan_.kill_signal);
+    }
+    if (rc <= 0) {
+      if (state_ == State::kDraining && now >= drain_deadline_) close_all();
+      return;
+    }
+
+    std::size_t k = 0;
+    if (state_ == State::kRunning) {
+      if (fds[k].revents != 0) on_exit();
+      ++k;
+    }
+    for (std::size_t i = 0; i < pipes_.size(); ++i, ++k)
+      if (fds[k].revents != 0) service(pipes_[i], fds[k].revents);
+    std::erase_if(pipes_, [](const Pipe& p) { return !p.fd; });
+    if (state_ == State::kDraining && Clock::now() >= drain_deadline_) close_all();
+  }
+
+  int wait_ms() const {
+    std::optional<Clock::time_point> until;
+    if (state_ == State::kRunning) until = deadline_;
+    if (state_ == State::kDraining) until = drain_deadline_;
+    if (!until) return -1;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(*until - Clock::now()).count();
+    return left < 0 ? 0 : static_cast<int>(left);
+  }
+
+  void on_exit() {
+    auto status = detail::try_reap(pidfd_.get());
+    if (!status) return;
+    result_.status = status->code;
+    result_.signal = status->signal;
+    pidfd_.reset();
+    state_ = State::kDraining;
+    drain_deadline_ = Clock::now() + options_.close_timeout_after_exit;
+  }
+
+  void service(Pipe& p, short revents) {
+    if (p.writing && (revents & (POLLOUT | POLLERR | POLLHUP))) {
+      const std::string& input = *options_.input;
+      ssize_t n =
+          detail::write_some(p.fd.get(), input.data() + p.written, input.size() - p.written);
+      if (n > 0) p.written += static_cast<std::size_t>(n);
+      // Done, or the child closed its stdin (EPIPE): either way it gets no more.
+      if (p.written == input.size() || (n < 0 && n != -EAGAIN)) p.fd.reset();
+      return;
+    }
+    if (p.reading && (revents & (POLLIN | POLLERR | POLLHUP))) {
+      char buf[64 * 1024];
+      ssize_t n = detail::read_some(p.fd.get(), buf, sizeof buf);
+      if (n > 0) {
+        result_.output[p.index]->append(buf, static_cast<std::size_t>(n));
+        buffered_ += static_cast<std::size_t>(n);
+        // Node checks after each read and keeps what was read.
+        if (options_.max_buffer > 0 && buffered_ > options_.max_buffer) {
+          set_error(ENOBUFS, "spawnSync " + plan_.file);
+          kill_once(plan_.kill_signal);
+        }
+      } else if (n == 0 || n != -EAGAIN) {
+        p.fd.reset();  // EOF (or a read error: nothing more can come)
+      }
+    }
+  }
+
+  void close_all() {
+    pipes_.clear();
+    state_ = State::kDone;
+  }
+
+  void set_error(int err, std::string syscall) {
+    if (result_.error) return;  // the first error wins
+    result_.error =
+        make_system_error(err, std::move(syscall), plan_.file, detail::error_spawnargs(plan_));
+  }
+
+  void kill_once(int sig) {
+    if (killed_ || !pidfd_) return;
+    killed_ = true;
+    detail::signal_process(pidfd_.get(), sig);
+  }
+
+  const detail::SpawnPlan& plan_;
+  const SpawnSyncOptions& options_;
+  SpawnSyncResult& result_;
+  detail::UniqueFd pidfd_;
+  std::vector<Pipe> pipes_;
+  State state_ = State::kRunning;
+  std::optional<Clock::time_point> deadline_;
+  Clock::time_point drain_deadline_;
+  std::size_t buffered_ = 0;
+  bool killed_ = false;
+};
+
+}  // namespace
+
+SpawnSyncResult spawn_sync(const std::string& file, const std::vector<std::string>& args,
+                           const SpawnSyncOptions& options) {
+  detail::SpawnPlan plan = detail::plan_spawn_sync(file, args, options);
+  detail::Launch launched = detail::launch(plan);
+  SpawnSyncResult result;
+  if (launched.failure) {
+    result.error = make_system_error(launched.failure->err, "spawnSync " + plan.file, plan.file,
+                                     detail::error_spawnargs(plan));
+    result.error->step = launched.failure->step;
+    return result;
+  }
+  SyncRunner(plan, options, launched, result).run();
+  return result;
+}
+
+}  // namespace childproc

@@ -1,0 +1,203 @@
+// The child process the tests spawn. It does not use the library: it is the "other side", a
+// plain program whose behaviour each sub-command pins down.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+void write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    ssize_t n = write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::exit(3);
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+void say(const std::string& s) {
+  write_all(1, s.data(), s.size());
+}
+
+std::string status_line(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return line;
+  return {};
+}
+
+int run(const std::vector<std::string>& a) {
+  const std::string& cmd = a.at(0);
+  if (cmd == "exit") return std::atoi(a.at(1).c_str());
+  if (cmd == "signal") {
+    signal(std::atoi(a.at(1).c_str()), SIG_DFL);
+    raise(std::atoi(a.at(1).c_str()));
+    return 99;
+  }
+  if (cmd == "argv") {  // the whole argv, one per line, argv[0] first
+    return -1;          // handled in main, which has argv[0]
+  }
+  if (cmd == "env") {
+    const char* v = getenv(a.at(1).c_str());
+    say(v ? std::string(v) : std::string("<unset>"));
+    return 0;
+  }
+  if (cmd == "cwd") {
+    char buf[4096];
+    say(getcwd(buf, sizeof buf) ? buf : "?");
+    return 0;
+  }
+  if (cmd == "cat") {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      write_all(1, buf, static_cast<std::size_t>(n));
+    }
+    return 0;
+  }
+  if (cmd == "count-stdin") {
+    char buf[65536];
+    std::size_t total = 0;
+    unsigned long sum = 0;
+    for (;;) {
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      total += static_cast<std::size_t>(n);
+      for (ssize_t i = 0; i < n; ++i)
+        sum += static_cast<unsigned char>(buf[i]);
+    }
+    say(std::to_string(total) + " " + std::to_string(sum));
+    return 0;
+  }
+  if (cmd == "write") {  // write N bytes of 'o' to fd (default 1)
+    std::size_t n = std::strtoull(a.at(1).c_str(), nullptr, 10);
+    int fd = a.size() > 2 ? std::atoi(a[2].c_str()) : 1;
+    std::string chunk(65536, 'o');
+    while (n > 0) {
+      std::size_t k = std::min(n, chunk.size());
+      write_all(fd, chunk.data(), k);
+      n -= k;
+    }
+    return 0;
+  }
+  if (cmd == "write-both") {  // alternate 16 KiB to stdout and stderr: needs both drained
+    std::size_t n = std::strtoull(a.at(1).c_str(), nullptr, 10);
+    std::string out(16384, 'o'), err(16384, 'e');
+    std::size_t left_out = n, left_err = n;
+    while (left_out > 0 || left_err > 0) {
+      std::size_t k = std::min(left_out, out.size());
+      write_all(1, out.data(), k);
+      left_out -= k;
+      k = std::min(left_err, err.size());
+      write_all(2, err.data(), k);
+      left_err -= k;
+    }
+    return 0;
+  }
+  if (cmd == "print") {  // print TEXT to fd
+    int fd = std::atoi(a.at(1).c_str());
+    write_all(fd, a.at(2).data(), a.at(2).size());
+    return 0;
+  }
+  if (cmd == "list-fds") {  // open descriptors, excluding the one used to list them
+    DIR* d = opendir("/proc/self/fd");
+    if (!d) return 2;
+    std::vector<int> fds;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      int fd = std::atoi(e->d_name);
+      if (fd != dirfd(d)) fds.push_back(fd);
+    }
+    closedir(d);
+    std::sort(fds.begin(), fds.end());
+    std::string out;
+    for (int fd : fds)
+      out += (out.empty() ? "" : " ") + std::to_string(fd);
+    say(out);
+    return 0;
+  }
+  if (cmd == "sleep") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(1).c_str())));
+    return 0;
+  }
+  if (cmd == "ignore-term") {  // says "ready" once SIGTERM and SIGINT are ignored, then sleeps
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    say("ready\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(1).c_str())));
+    return 0;
+  }
+  if (cmd == "sid") {
+    say(std::to_string(getpid()) + " " + std::to_string(getsid(0)) + " " +
+        std::to_string(getpgrp()));
+    return 0;
+  }
+  if (cmd == "signals") {  // blocked and ignored signal masks, as the kernel reports them
+    say(status_line("SigBlk:") + "\n" + status_line("SigIgn:") + "\n");
+    return 0;
+  }
+  if (cmd == "grandchild-holds-stdout") {  // a grandchild keeps stdout open for MS ms
+    int ms = std::atoi(a.at(1).c_str());
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      _exit(0);
+    }
+    say("child-done\n");
+    return 0;
+  }
+  if (cmd == "slow-reader") {  // reads stdin in 4 KiB bites with a pause, reports the total
+    int pause_ms = std::atoi(a.at(1).c_str());
+    char buf[4096];
+    std::size_t total = 0;
+    for (;;) {
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      total += static_cast<std::size_t>(n);
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    }
+    say(std::to_string(total));
+    return 0;
+  }
+  std::cerr << "cp_helper: unknown command " << cmd << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: cp_helper <command> [args]\n";
+    return 2;
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args[0] == "argv") {
+    std::string out;
+    for (int i = 0; i < argc; ++i)
+      out += std::string(argv[i]) + "\n";
+    say(out);
+    return 0;
+  }
+  return run(args);
+}

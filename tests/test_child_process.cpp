@@ -1,0 +1,388 @@
+// spawn() and ChildProcess against real processes: events, their order, errors, options.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+
+#include "test_util.hpp"
+
+using namespace childproc;
+using cptest::kHelper;
+using cptest::Observed;
+
+namespace {
+
+Observed run_child(const std::string& file, const std::vector<std::string>& args,
+                   const SpawnOptions& options = {}) {
+  Loop loop;
+  Observed o;
+  auto child = spawn(file, args, options, loop);
+  cptest::observe(child, o);
+  cptest::run_with_watchdog(loop);
+  return o;
+}
+
+TEST(Spawn, ExitCodeIsReportedInExitAndClose) {
+  Observed o = run_child(kHelper, {"exit", "23"});
+  EXPECT_EQ(o.events, (std::vector<std::string>{"spawn", "exit", "close"}));
+  EXPECT_EQ(o.exit_code, 23);
+  EXPECT_EQ(o.exit_signal, std::nullopt);
+  EXPECT_EQ(o.close_code, 23);
+}
+
+TEST(Spawn, DeathBySignalIsASignalNotACode) {
+  Observed o = run_child(kHelper, {"signal", std::to_string(SIGUSR1)});
+  EXPECT_EQ(o.exit_code, std::nullopt);
+  EXPECT_EQ(o.exit_signal, SIGUSR1);
+  EXPECT_EQ(o.close_signal, SIGUSR1);
+  EXPECT_EQ(signal_name(*o.exit_signal), "SIGUSR1");
+}
+
+TEST(Spawn, EnoentIsAnErrorEventThenCloseWithNegativeCode) {
+  Loop loop;
+  Observed o;
+  auto child = spawn("no-such-cmd-xyz", {"q"}, {}, loop);
+  cptest::observe(child, o);
+  EXPECT_FALSE(child->pid().has_value());
+  EXPECT_NE(child->std_out(), nullptr);  // streams exist, as in Node
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(o.events, (std::vector<std::string>{"error:ENOENT", "close"}));
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->errnum, -ENOENT);
+  EXPECT_EQ(o.error->syscall, "spawn no-such-cmd-xyz");
+  EXPECT_EQ(o.error->path, "no-such-cmd-xyz");
+  EXPECT_EQ(o.error->spawnargs, std::vector<std::string>{"q"});
+  EXPECT_EQ(o.error->message, "spawn no-such-cmd-xyz ENOENT");
+  EXPECT_EQ(o.error->step, "execve");
+  EXPECT_EQ(o.close_code, -ENOENT);
+  EXPECT_EQ(child->exit_code(), -ENOENT);
+}
+
+TEST(Spawn, NonExecutableFileIsEacces) {
+  char path[] = "/tmp/cp-noexec-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "#!/bin/sh\n", 10), 10);
+  close(fd);
+  chmod(path, 0644);
+  Observed o = run_child(path, {});
+  unlink(path);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, "EACCES");
+  EXPECT_EQ(o.close_code, -EACCES);
+}
+
+TEST(Spawn, MissingCwdIsEnoentNamingTheFileAndTheChdirStep) {
+  Observed o = run_child(kHelper, {"exit", "0"}, {.cwd = "/no/such/dir"});
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, "ENOENT");
+  EXPECT_EQ(o.error->path, kHelper);
+  EXPECT_EQ(o.error->step, "chdir");
+}
+
+TEST(Spawn, CwdIsApplied) {
+  Observed o = run_child(kHelper, {"cwd"}, {.cwd = "/usr"});
+  EXPECT_EQ(o.out, "/usr");
+}
+
+TEST(Spawn, EnvIsInheritedByDefault) {
+  setenv("CP_TEST_INHERITED", "from-parent", 1);
+  Observed o = run_child(kHelper, {"env", "CP_TEST_INHERITED"});
+  EXPECT_EQ(o.out, "from-parent");
+}
+
+TEST(Spawn, EnvReplacesTheEnvironment) {
+  setenv("CP_TEST_INHERITED", "from-parent", 1);
+  Observed a = run_child(kHelper, {"env", "CP_TEST_INHERITED"}, {.env = Env{{"ONLY", "this"}}});
+  EXPECT_EQ(a.out, "<unset>");
+  Observed b = run_child(kHelper, {"env", "ONLY"}, {.env = Env{{"ONLY", "this"}}});
+  EXPECT_EQ(b.out, "this");
+}
+
+TEST(Spawn, PathSearchUsesTheChildEnvironmentsPath) {
+  std::string dir = kHelper.substr(0, kHelper.rfind('/'));
+  std::string name = kHelper.substr(kHelper.rfind('/') + 1);
+  Observed o = run_child(name, {"exit", "4"}, {.env = Env{{"PATH", "/nonexistent:" + dir}}});
+  EXPECT_EQ(o.exit_code, 4);
+}
+
+TEST(Spawn, Argv0ReplacesArgvZero) {
+  Loop loop;
+  Observed o;
+  auto child = spawn(kHelper, {"argv", "x y"}, {.argv0 = "custom-name"}, loop);
+  cptest::observe(child, o);
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(o.out, "custom-name\nargv\nx y\n");
+  EXPECT_EQ(child->spawnargs(), (std::vector<std::string>{"custom-name", "argv", "x y"}));
+  EXPECT_EQ(child->spawnfile(), kHelper);
+}
+
+TEST(Spawn, ShellRunsTheJoinedCommandThroughBinSh) {
+  Loop loop;
+  Observed o;
+  auto child = spawn(
+      "echo bar | tr a-z A-Z;", {"echo", "$CP_SHELL_VAR"},
+      {.env = Env{{"CP_SHELL_VAR", "expanded"}, {"PATH", "/usr/bin:/bin"}}, .shell = true}, loop);
+  cptest::observe(child, o);
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(o.out, "BAR\nexpanded\n");
+  EXPECT_EQ(child->spawnfile(), "/bin/sh");
+  EXPECT_EQ(child->spawnargs().back(), "echo bar | tr a-z A-Z; echo $CP_SHELL_VAR");
+}
+
+TEST(Spawn, ShellMissingCommandExits127WithoutError) {
+  Observed o = run_child("no-such-cmd-xyz", {}, {.shell = true});
+  EXPECT_EQ(o.exit_code, 127);
+  EXPECT_FALSE(o.error);
+}
+
+TEST(Spawn, TimeoutKillsWithKillSignal) {
+  Observed a = run_child(kHelper, {"sleep", "10000"}, {.timeout = std::chrono::milliseconds(100)});
+  EXPECT_EQ(a.exit_signal, SIGTERM);
+  Observed b = run_child(kHelper, {"sleep", "10000"},
+                         {.timeout = std::chrono::milliseconds(100), .kill_signal = "SIGKILL"});
+  EXPECT_EQ(b.exit_signal, SIGKILL);
+}
+
+TEST(Spawn, CancellationKillsAndEmitsAbortError) {
+  Loop loop;
+  Observed o;
+  AbortController controller;
+  auto child = spawn(kHelper, {"sleep", "10000"}, {.cancellation = controller.signal()}, loop);
+  cptest::observe(child, o);
+  child->on_spawn([&] { controller.abort(); });
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(o.events, (std::vector<std::string>{"spawn", "error:ABORT_ERR", "exit", "close"}));
+  EXPECT_EQ(o.error->name, "AbortError");
+  EXPECT_EQ(o.exit_signal, SIGTERM);
+  EXPECT_TRUE(child->killed());
+}
+
+TEST(Spawn, CancellationFromAnotherThread) {
+  Loop loop;
+  Observed o;
+  AbortController controller;
+  auto child = spawn(kHelper, {"ignore-term", "10000"},
+                     {.kill_signal = SIGKILL, .cancellation = controller.signal()}, loop);
+  cptest::observe(child, o);
+  std::thread aborter;
+  child->std_out()->on_data(
+      [&](std::string_view) { aborter = std::thread([&] { controller.abort(); }); });
+  cptest::run_with_watchdog(loop);
+  aborter.join();
+  EXPECT_EQ(o.exit_signal, SIGKILL);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, "ABORT_ERR");
+}
+
+TEST(Spawn, AlreadyAbortedSignalKillsOnTheNextTick) {
+  AbortController controller;
+  controller.abort();
+  Observed o = run_child(kHelper, {"sleep", "10000"}, {.cancellation = controller.signal()});
+  EXPECT_EQ(o.exit_signal, SIGTERM);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, "ABORT_ERR");
+}
+
+TEST(Spawn, DetachedChildRunsInItsOwnSession) {
+  Observed o = run_child(kHelper, {"sid"}, {.detached = true});
+  int pid = 0, sid = 0, pgid = 0;
+  ASSERT_EQ(std::sscanf(o.out.c_str(), "%d %d %d", &pid, &sid, &pgid), 3);
+  EXPECT_EQ(pid, sid);
+  EXPECT_EQ(pid, pgid);
+  EXPECT_NE(sid, getsid(0));
+}
+
+TEST(Spawn, NotDetachedChildSharesOurSession) {
+  Observed o = run_child(kHelper, {"sid"});
+  int pid = 0, sid = 0, pgid = 0;
+  ASSERT_EQ(std::sscanf(o.out.c_str(), "%d %d %d", &pid, &sid, &pgid), 3);
+  EXPECT_EQ(sid, getsid(0));
+}
+
+TEST(Spawn, ExitComesBeforeCloseEvenWhenOutputIsPending) {
+  // The child writes 256 KiB and exits: its exit is usually seen before the pipe drains.
+  Observed o = run_child(kHelper, {"write", "262144"});
+  EXPECT_EQ(o.events, (std::vector<std::string>{"spawn", "exit", "close"}));
+  EXPECT_EQ(o.out.size(), 262144u);
+}
+
+TEST(Spawn, KillSendsSigtermAndSetsKilled) {
+  Loop loop;
+  Observed o;
+  auto child = spawn(kHelper, {"sleep", "10000"}, {}, loop);
+  cptest::observe(child, o);
+  child->on_spawn([&] {
+    EXPECT_TRUE(child->kill(0));  // only a check, as Node (which still sets killed)
+    EXPECT_TRUE(child->kill());
+  });
+  cptest::run_with_watchdog(loop);
+  EXPECT_TRUE(child->killed());
+  EXPECT_EQ(o.exit_signal, SIGTERM);
+  EXPECT_FALSE(child->kill());  // after exit: false, as Node
+  EXPECT_THROW(child->kill(KillSignal("SIGNOPE")), InvalidArgumentError);
+}
+
+TEST(Spawn, SeveralListenersPerEventAllRunInOrder) {
+  Loop loop;
+  std::vector<int> calls;
+  auto child = spawn(kHelper, {"exit", "0"}, {}, loop);
+  child->on_exit([&](auto, auto) { calls.push_back(1); });
+  auto id = child->on_exit([&](auto, auto) { calls.push_back(2); });
+  child->on_exit([&](auto, auto) { calls.push_back(3); });
+  child->remove_listener(id);
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(calls, (std::vector<int>{1, 3}));
+}
+
+TEST(Spawn, UnrefLetsTheLoopEndWhileTheChildRuns) {
+  Loop loop;
+  auto child = spawn(kHelper, {"sleep", "2000"}, {.stdio = "ignore"}, loop);
+  child->unref();
+  auto start = std::chrono::steady_clock::now();
+  loop.run();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  child->ref();
+  child->kill(SIGKILL);
+  loop.run();
+  EXPECT_EQ(child->signal_code(), SIGKILL);
+}
+
+TEST(Spawn, BackpressureOnASlowReader) {
+  Loop loop;
+  auto child = spawn(kHelper, {"slow-reader", "2"}, {}, loop);
+  Stream* in = child->std_in();
+  std::string chunk(64 * 1024, 'x');
+  std::size_t sent = 0;
+  int drains = 0;
+  bool saw_false = false;
+  // Write until write() says stop; resume on 'drain'; 4 MiB in all.
+  std::function<void()> pump = [&] {
+    while (sent < 4u * 1024 * 1024) {
+      sent += chunk.size();
+      if (!in->write(chunk)) {
+        saw_false = true;
+        EXPECT_GE(in->writable_length(), in->writable_high_water_mark());
+        return;
+      }
+    }
+    in->end();
+  };
+  in->on_drain([&] {
+    ++drains;
+    pump();
+  });
+  std::string out;
+  child->std_out()->on_data([&](std::string_view d) { out.append(d); });
+  pump();
+  cptest::run_with_watchdog(loop, std::chrono::seconds(60));
+  EXPECT_TRUE(saw_false);
+  EXPECT_GT(drains, 0);
+  EXPECT_EQ(out, std::to_string(4u * 1024 * 1024));
+}
+
+TEST(Spawn, StdinPipeCarriesDataAndEndGivesEof) {
+  Loop loop;
+  auto child = spawn(kHelper, {"cat"}, {}, loop);
+  std::string out;
+  bool finished = false;
+  child->std_out()->on_data([&](std::string_view d) { out.append(d); });
+  child->std_in()->on_finish([&] { finished = true; });
+  child->std_in()->write("hello ");
+  child->std_in()->end("world");
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(out, "hello world");
+  EXPECT_TRUE(finished);
+}
+
+TEST(Spawn, PauseStopsReadingAndResumeContinues) {
+  Loop loop;
+  auto child = spawn(kHelper, {"write", "1048576"}, {}, loop);
+  Stream* out = child->std_out();
+  std::size_t got = 0;
+  bool resumed = false;
+  out->on_data([&](std::string_view d) {
+    got += d.size();
+    if (!resumed && got > 65536) {
+      out->pause();
+      loop.set_timeout(std::chrono::milliseconds(50), [&] {
+        resumed = true;
+        out->resume();
+      });
+    }
+  });
+  cptest::run_with_watchdog(loop);
+  EXPECT_TRUE(resumed);
+  EXPECT_EQ(got, 1048576u);
+}
+
+TEST(Spawn, CloseTimeoutAfterExitStopsWaitingForAGrandchild) {
+  Loop loop;
+  Observed o;
+  auto child = spawn(kHelper, {"grandchild-holds-stdout", "5000"},
+                     {.close_timeout_after_exit = std::chrono::milliseconds(100)}, loop);
+  cptest::observe(child, o);
+  auto start = std::chrono::steady_clock::now();
+  cptest::run_with_watchdog(loop);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
+  EXPECT_EQ(o.out, "child-done\n");
+  EXPECT_EQ(o.events, (std::vector<std::string>{"spawn", "exit", "close"}));
+}
+
+TEST(Spawn, BadArgumentsThrowBeforeAnyProcessExists) {
+  default_loop();  // the calls below use it; its own descriptors are not what we count
+  auto before = cptest::open_fds();
+  auto expect_code = [](auto&& fn, const std::string& code) {
+    try {
+      fn();
+      ADD_FAILURE() << "no exception, expected " << code;
+    } catch (const InvalidArgumentError& e) {
+      EXPECT_EQ(e.code(), code) << e.what();
+    }
+  };
+  expect_code([] { spawn(""); }, "ERR_INVALID_ARG_VALUE");
+  expect_code([] { spawn(std::string("a\0b", 3)); }, "ERR_INVALID_ARG_VALUE");
+  expect_code([] { spawn(kHelper, std::vector<std::string>{std::string("x\0y", 3)}); },
+              "ERR_INVALID_ARG_VALUE");
+  expect_code(
+      [] {
+        spawn(kHelper, {}, {.env = Env{{"K", std::string("v\0", 2)}}});
+      },
+      "ERR_INVALID_ARG_VALUE");
+  expect_code([] { spawn(kHelper, {}, {.stdio = "sideways"}); }, "ERR_INVALID_ARG_VALUE");
+  expect_code([] { spawn(kHelper, {}, {.stdio = {"pipe", "nope"}}); }, "ERR_INVALID_ARG_VALUE");
+  expect_code(
+      [] {
+        spawn(kHelper, {}, {.stdio = {"pipe", "pipe", "pipe", "ipc", "ipc"}});
+      },
+      "ERR_IPC_ONE_PIPE");
+  expect_code([] { spawn(kHelper, {}, {.kill_signal = "SIGNOPE"}); }, "ERR_UNKNOWN_SIGNAL");
+  expect_code([] { spawn(kHelper, {}, {.timeout = std::chrono::milliseconds(-1)}); },
+              "ERR_OUT_OF_RANGE");
+  EXPECT_EQ(cptest::open_fds(), before);
+  EXPECT_FALSE(default_loop().alive());
+}
+
+TEST(Spawn, ErrorsNodeThrowsAreThrownWithTheirCode) {
+  // ENOTDIR is not among Node's asynchronous spawn errors: it is thrown.
+  try {
+    spawn("/etc/passwd/x");
+    ADD_FAILURE() << "expected SystemError";
+  } catch (const SystemError& e) {
+    EXPECT_EQ(e.error().code, "ENOTDIR");
+  }
+}
+
+TEST(Spawn, SetuidAsNonRootFailsWithEperm) {
+  if (geteuid() == 0) {
+    // As root, switching to nobody must work and the child runs as that user.
+    Observed o = run_child("/usr/bin/id", {"-u"}, {.uid = 65534, .gid = 65534});
+    EXPECT_EQ(o.out, "65534\n");
+    return;
+  }
+  EXPECT_THROW(spawn(kHelper, {"exit", "0"}, {.uid = 0}), SystemError);
+}
+
+}  // namespace

@@ -1,0 +1,149 @@
+// spawn_sync() against real processes.
+#include <csignal>
+
+#include "test_util.hpp"
+
+using namespace childproc;
+using cptest::kHelper;
+
+namespace {
+
+TEST(SpawnSync, ExitCodeAndOutput) {
+  auto r = spawn_sync(kHelper, {"print", "1", "hello"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.signal, std::nullopt);
+  EXPECT_FALSE(r.error);
+  EXPECT_GT(r.pid, 0);
+  EXPECT_EQ(r.std_out, "hello");
+  ASSERT_EQ(r.output.size(), 3u);
+  EXPECT_EQ(r.output[0], std::nullopt);  // stdin: never output, as in Node
+  EXPECT_EQ(r.output[1], "hello");
+  EXPECT_EQ(spawn_sync(kHelper, {"exit", "7"}).status, 7);
+}
+
+TEST(SpawnSync, DeathBySignalIsASignalNotAStatus) {
+  auto r = spawn_sync(kHelper, {"signal", std::to_string(SIGSEGV)});
+  EXPECT_EQ(r.status, std::nullopt);
+  EXPECT_EQ(r.signal, SIGSEGV);
+}
+
+TEST(SpawnSync, EnoentIsResultError) {
+  auto r = spawn_sync("no-such-cmd-xyz", {"a", "b"});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "ENOENT");
+  EXPECT_EQ(r.error->errnum, -ENOENT);
+  EXPECT_EQ(r.error->syscall, "spawnSync no-such-cmd-xyz");
+  EXPECT_EQ(r.error->path, "no-such-cmd-xyz");
+  EXPECT_EQ(r.error->spawnargs, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r.pid, 0);
+  EXPECT_EQ(r.status, std::nullopt);
+  EXPECT_TRUE(r.output.empty());
+}
+
+TEST(SpawnSync, OneMebibyteToStdoutAndStderrAtOnceDoesNotDeadlock) {
+  auto r = spawn_sync(kHelper, {"write-both", "1048576"}, {.max_buffer = 0});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.std_out.size(), 1048576u);
+  EXPECT_EQ(r.std_err.size(), 1048576u);
+  EXPECT_EQ(r.std_out.find_first_not_of('o'), std::string::npos);
+  EXPECT_EQ(r.std_err.find_first_not_of('e'), std::string::npos);
+}
+
+TEST(SpawnSync, OneMebibyteOfInputReachesStdin) {
+  std::string input(1024 * 1024, '\0');
+  unsigned long sum = 0;
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    input[i] = static_cast<char>(i * 31 + 7);
+    sum += static_cast<unsigned char>(input[i]);
+  }
+  auto r = spawn_sync(kHelper, {"count-stdin"}, {.input = input});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.std_out, std::to_string(input.size()) + " " + std::to_string(sum));
+}
+
+TEST(SpawnSync, InputWhileOutputAlsoFlowsDoesNotDeadlock) {
+  std::string input(4 * 1024 * 1024, 'z');
+  auto r = spawn_sync(kHelper, {"cat"}, {.input = input, .max_buffer = 0});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.std_out.size(), input.size());
+}
+
+TEST(SpawnSync, TimeoutKillsWithEtimedout) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = spawn_sync(kHelper, {"sleep", "10000"}, {.timeout = std::chrono::milliseconds(100)});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "ETIMEDOUT");
+  EXPECT_EQ(r.error->syscall, "spawnSync " + kHelper);
+  EXPECT_EQ(r.status, std::nullopt);
+  EXPECT_EQ(r.signal, SIGTERM);
+}
+
+TEST(SpawnSync, TimeoutUsesKillSignal) {
+  auto r = spawn_sync(kHelper, {"ignore-term", "10000"},
+                      {.timeout = std::chrono::milliseconds(200), .kill_signal = "SIGKILL"});
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_EQ(r.error->code, "ETIMEDOUT");
+}
+
+TEST(SpawnSync, MaxBufferExceededKillsWithEnobufsAndKeepsWhatWasRead) {
+  auto r = spawn_sync(kHelper, {"write", "100000000"}, {.max_buffer = 10});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "ENOBUFS");
+  EXPECT_EQ(r.signal, SIGTERM);
+  EXPECT_GT(r.std_out.size(), 10u);  // not trimmed, as in Node
+  EXPECT_LT(r.std_out.size(), 100000000u);
+}
+
+TEST(SpawnSync, MaxBufferCountsAllPipesTogether) {
+  // 600 KiB on each pipe: 1.2 MiB in all, over the default 1 MiB.
+  auto r = spawn_sync(kHelper, {"write-both", "614400"});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "ENOBUFS");
+}
+
+TEST(SpawnSync, ExactlyMaxBufferIsAccepted) {
+  auto r = spawn_sync(kHelper, {"write", "1048576"});
+  EXPECT_FALSE(r.error);
+  EXPECT_EQ(r.std_out.size(), 1048576u);
+}
+
+TEST(SpawnSync, AGrandchildHoldingStdoutDoesNotHangPastTheBound) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = spawn_sync(kHelper, {"grandchild-holds-stdout", "5000"},
+                      {.close_timeout_after_exit = std::chrono::milliseconds(200)});
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.std_out, "child-done\n");
+  EXPECT_GE(took, std::chrono::milliseconds(200));
+  EXPECT_LT(took, std::chrono::milliseconds(3000));
+}
+
+TEST(SpawnSync, IpcIsRejectedBeforeAnyProcessExists) {
+  auto before = cptest::open_fds();
+  try {
+    spawn_sync(kHelper, {}, {.stdio = {"pipe", "pipe", "pipe", "ipc"}});
+    ADD_FAILURE() << "expected ERR_IPC_SYNC_FORK";
+  } catch (const InvalidArgumentError& e) {
+    EXPECT_EQ(e.code(), "ERR_IPC_SYNC_FORK");
+  }
+  EXPECT_THROW(spawn_sync(""), InvalidArgumentError);
+  EXPECT_THROW(spawn_sync(kHelper, std::vector<std::string>{std::string("a\0b", 3)}),
+               InvalidArgumentError);
+  EXPECT_EQ(cptest::open_fds(), before);
+}
+
+TEST(SpawnSync, InheritedStdioProducesNoOutputSlots) {
+  auto r = spawn_sync(kHelper, {"exit", "0"}, {.stdio = "inherit"});
+  EXPECT_EQ(r.status, 0);
+  ASSERT_EQ(r.output.size(), 3u);
+  EXPECT_EQ(r.output[1], std::nullopt);
+  EXPECT_EQ(r.output[2], std::nullopt);
+}
+
+TEST(SpawnSync, ShellPipeline) {
+  auto r = spawn_sync("echo a | tr a b", {}, {.shell = true});
+  EXPECT_EQ(r.std_out, "b\n");
+}
+
+}  // namespace

@@ -1,0 +1,101 @@
+// Shared helpers for the test suites: the helper binary's path, descriptor and zombie counts
+// read from /proc, and a loop runner with a watchdog so a hang fails instead of blocking CI.
+#pragma once
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "childproc/childproc.hpp"
+
+namespace cptest {
+
+inline const std::string kHelper = CP_HELPER;
+
+// Descriptors open in this process right now.
+inline std::set<int> open_fds() {
+  std::set<int> fds;
+  DIR* d = opendir("/proc/self/fd");
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    int fd = std::atoi(e->d_name);
+    if (fd != dirfd(d)) fds.insert(fd);
+  }
+  closedir(d);
+  return fds;
+}
+
+// Children of this process that are zombies (exited, never reaped).
+inline int zombie_children() {
+  int zombies = 0;
+  const std::string me = std::to_string(getpid());
+  DIR* d = opendir("/proc");
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close_paren = line.rfind(')');
+    if (close_paren == std::string::npos) continue;
+    std::istringstream rest(line.substr(close_paren + 2));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    if (ppid == me && state == "Z") ++zombies;
+  }
+  closedir(d);
+  return zombies;
+}
+
+// Runs the loop until it has nothing left; fails the test (and stops) after `limit`.
+inline void run_with_watchdog(childproc::Loop& loop,
+                              std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (loop.alive()) {
+    loop.run_once(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "loop still busy after " << limit.count() << " ms";
+      return;
+    }
+  }
+}
+
+// Collects everything a spawned child reports, for assertions after the loop ran.
+struct Observed {
+  std::string out;
+  std::string err;
+  std::vector<std::string> events;  // "spawn", "exit", "close", "error:<code>"
+  std::optional<int> exit_code;
+  std::optional<int> exit_signal;
+  std::optional<int> close_code;
+  std::optional<int> close_signal;
+  std::optional<childproc::Error> error;
+};
+
+inline void observe(const std::shared_ptr<childproc::ChildProcess>& child, Observed& o) {
+  child->on_spawn([&o] { o.events.push_back("spawn"); });
+  child->on_exit([&o](std::optional<int> code, std::optional<int> sig) {
+    o.events.push_back("exit");
+    o.exit_code = code;
+    o.exit_signal = sig;
+  });
+  child->on_close([&o](std::optional<int> code, std::optional<int> sig) {
+    o.events.push_back("close");
+    o.close_code = code;
+    o.close_signal = sig;
+  });
+  child->on_error([&o](const childproc::Error& e) {
+    o.events.push_back("error:" + e.code);
+    o.error = e;
+  });
+  if (auto* s = child->std_out()) s->on_data([&o](std::string_view d) { o.out.append(d); });
+  if (auto* s = child->std_err()) s->on_data([&o](std::string_view d) { o.err.append(d); });
+}
+
+}  // namespace cptest
