@@ -82,9 +82,7 @@ void LoopCore::post(std::function<void()> fn) {
 }
 
 bool LoopCore::alive() const {
-  if (active_watches_ > 0 || !timers_.empty() || !ticks_.empty()) return true;
-  std::lock_guard lock(posted_mutex_);
-  return posted_pending_ > 0;
+  return active_watches_ > 0 || !timers_.empty() || !ticks_.empty() || posted_pending_.load() > 0;
 }
 
 std::optional<std::chrono::milliseconds> LoopCore::backend_timeout() const {
@@ -124,10 +122,7 @@ void LoopCore::run_posted() {
   }
   for (auto& fn : batch) {
     fn();
-    {
-      std::lock_guard lock(posted_mutex_);
-      --posted_pending_;
-    }
+    --posted_pending_;
     run_ticks();
   }
 }
@@ -161,7 +156,7 @@ bool LoopCore::run_once(std::optional<std::chrono::milliseconds> timeout) {
     callback(ready[i].events);
     run_ticks();
   }
-  if (woken || posted_pending_ > 0) run_posted();
+  if (woken || posted_pending_.load() > 0) run_posted();
   run_due_timers();
   run_ticks();
   return alive();

@@ -79,9 +79,10 @@ class LoopCore {
   std::map<std::pair<Clock::time_point, std::uint64_t>, Timer> timers_;
   std::uint64_t next_timer_seq_ = 1;
   std::deque<std::function<void()>> ticks_;
-  mutable std::mutex posted_mutex_;
+  std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
-  std::size_t posted_pending_ = 0;  // guarded by posted_mutex_
+  // Posted callbacks not yet run; read without the lock to decide whether to look at posted_.
+  std::atomic<std::size_t> posted_pending_{0};
   std::list<std::function<void()>> closers_;
   std::atomic<bool> stop_requested_{false};
 };
