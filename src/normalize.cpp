@@ -103,15 +103,22 @@ Env current_env() {
   return env;
 }
 
+KillSignal::KillSignal(std::string_view name) {
+  name_too_long_ = name.size() >= sizeof name_;
+  name.copy(name_, std::min(name.size(), sizeof name_ - 1));
+}
+
 int KillSignal::resolve() const {
-  if (name_.empty()) {
+  if (name_[0] == '\0') {
     if (number_ < 0 || (number_ > 0 && signal_name(number_).empty()))
       throw InvalidArgumentError("ERR_UNKNOWN_SIGNAL",
                                  "Unknown signal: " + std::to_string(number_));
     return number_;
   }
-  if (auto n = signal_number(name_)) return *n;
-  throw InvalidArgumentError("ERR_UNKNOWN_SIGNAL", "Unknown signal: " + name_);
+  if (!name_too_long_)
+    if (auto n = signal_number(name_)) return *n;
+  throw InvalidArgumentError("ERR_UNKNOWN_SIGNAL", std::string("Unknown signal: ") + name_ +
+                                                       (name_too_long_ ? "..." : ""));
 }
 
 struct AbortSignal::State {

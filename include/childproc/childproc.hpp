@@ -4,8 +4,10 @@
 #include "childproc/child_process.hpp"  // IWYU pragma: export
 #include "childproc/error.hpp"          // IWYU pragma: export
 #include "childproc/event.hpp"          // IWYU pragma: export
+#include "childproc/exec.hpp"           // IWYU pragma: export
 #include "childproc/loop.hpp"           // IWYU pragma: export
 #include "childproc/options.hpp"        // IWYU pragma: export
 #include "childproc/spawn_sync.hpp"     // IWYU pragma: export
 #include "childproc/stdio.hpp"          // IWYU pragma: export
 #include "childproc/stream.hpp"         // IWYU pragma: export
+#include "childproc/task.hpp"           // IWYU pragma: export

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "childproc/event.hpp"
 #include "childproc/stdio.hpp"
@@ -26,19 +27,23 @@ using Env = std::map<std::string, std::string>;
 Env current_env();
 
 // A signal given by number (SIGKILL) or by Node's name ("SIGKILL"); checked at the call,
-// ERR_UNKNOWN_SIGNAL for an unknown one.
+// ERR_UNKNOWN_SIGNAL for an unknown one. The name is kept inline, not in a std::string, so
+// that option structs with default values survive GCC 12's bitwise relocation of temporaries
+// inside co_await expressions.
 class KillSignal {
  public:
   KillSignal(int number) : number_(number) {}
-  KillSignal(const char* name) : name_(name) {}
-  KillSignal(std::string name) : name_(std::move(name)) {}
+  KillSignal(const char* name) : KillSignal(std::string_view(name)) {}
+  KillSignal(const std::string& name) : KillSignal(std::string_view(name)) {}
+  KillSignal(std::string_view name);
 
   // The signal number; throws InvalidArgumentError (ERR_UNKNOWN_SIGNAL) if it names no signal.
   int resolve() const;
 
  private:
   int number_ = -1;
-  std::string name_;
+  char name_[16] = {};  // longer names are no signal: kept cut, with name_too_long_
+  bool name_too_long_ = false;
 };
 
 // `shell`: false, true (/bin/sh, or cmd.exe on Win32) or the path of a shell.

@@ -1,0 +1,290 @@
+// exec_file/exec on spawn(), exec_file_sync/exec_sync on spawn_sync(): Node's execFile logic
+// (child_process.js) — buffer both streams, enforce max_buffer per stream, build the error from
+// whichever came first (a system error, the max_buffer overflow, or the exit) and call back once.
+#include "childproc/exec.hpp"
+
+#include <cstdio>
+#include <utility>
+
+namespace childproc {
+
+namespace {
+
+// UTF-8 as Node's StringDecoder reads it: each maximal ill-formed subsequence becomes U+FFFD.
+std::string decode_utf8(std::string_view in) {
+  static constexpr char kReplacement[] = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(in.size());
+  std::size_t i = 0;
+  while (i < in.size()) {
+    auto b = static_cast<unsigned char>(in[i]);
+    if (b < 0x80) {
+      out += static_cast<char>(b);
+      ++i;
+      continue;
+    }
+    // Length and the allowed range of the second byte (the first continuation byte is the only
+    // one with a narrowed range: overlongs, surrogates and code points past U+10FFFF).
+    int need;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) {
+      need = 1;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      need = 2;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      need = 3;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    } else {
+      out += kReplacement;
+      ++i;
+      continue;
+    }
+    std::size_t j = i + 1;
+    int got = 0;
+    while (got < need && j < in.size()) {
+      auto c = static_cast<unsigned char>(in[j]);
+      if (c < (got == 0 ? lo : 0x80) || c > (got == 0 ? hi : 0xBF)) break;
+      ++j;
+      ++got;
+    }
+    if (got == need) {
+      out.append(in.substr(i, j - i));
+    } else {
+      out += kReplacement;  // the bytes consumed so far; the offending one is read again
+    }
+    i = j;
+  }
+  return out;
+}
+
+std::string command_line(const std::string& file, const std::vector<std::string>& args) {
+  std::string cmd = file;
+  for (const auto& a : args)
+    cmd += " " + a;
+  return cmd;
+}
+
+// What one exec_file call keeps between its listeners.
+struct ExecState {
+  std::string cmd;
+  bool raw_bytes = false;
+  std::size_t max_buffer = 0;
+  int kill_signal = 15;
+  std::string out;
+  std::string err;
+  std::optional<ExecError> error;  // a system error or the max_buffer overflow, first one wins
+  bool finished = false;
+  ExecCallback callback;
+};
+
+ExecError from_system_error(const Error& e) {
+  ExecError ex;
+  ex.message = e.message;
+  ex.name = e.name;
+  ex.code = e.code;
+  ex.system_error = e;
+  return ex;
+}
+
+// Node's exithandler: called from 'error' and from 'close', reports exactly once.
+void finish(ExecState& st, ChildProcess& child, std::optional<int> code,
+            std::optional<int> signal) {
+  if (st.finished) return;
+  st.finished = true;
+  std::string out = st.raw_bytes ? std::move(st.out) : decode_utf8(st.out);
+  std::string err = st.raw_bytes ? std::move(st.err) : decode_utf8(st.err);
+  std::optional<ExecError> ex = std::move(st.error);
+  if (!ex && code == 0 && !signal) {
+    st.callback(std::nullopt, std::move(out), std::move(err));
+    return;
+  }
+  if (!ex) {
+    ex.emplace();
+    ex->message = "Command failed: " + st.cmd + "\n" + err;
+    ex->exit_code = code;
+  }
+  ex->killed = ex->killed || child.killed();
+  if (!ex->signal) ex->signal = signal;
+  ex->cmd = st.cmd;
+  ex->std_out = out;
+  ex->std_err = err;
+  st.callback(ex, std::move(out), std::move(err));
+}
+
+// Appends a chunk to one stream's buffer; past max_buffer, keeps exactly max_buffer bytes and
+// kills the child as Node does (both streams destroyed, then kill_signal).
+void collect(ExecState& st, ChildProcess& child, std::string& buffer, const char* stream_name,
+             std::string_view chunk) {
+  if (st.max_buffer == kUnlimited || buffer.size() + chunk.size() <= st.max_buffer) {
+    buffer.append(chunk);
+    return;
+  }
+  buffer.append(chunk.substr(0, st.max_buffer - std::min(st.max_buffer, buffer.size())));
+  if (!st.error) {
+    ExecError ex;
+    ex.name = "RangeError";
+    ex.code = "ERR_CHILD_PROCESS_STDIO_MAXBUFFER";
+    ex.message = std::string(stream_name) + " maxBuffer length exceeded";
+    st.error = std::move(ex);
+  }
+  // Signal first, then close the pipes: the other order lets a writing child die of SIGPIPE
+  // before kill_signal arrives, and the reported signal would be a race.
+  try {
+    child.kill(st.kill_signal);
+  } catch (const SystemError& e) {
+    st.error = from_system_error(e.error());  // Node hands kill()'s exception to the callback
+  }
+  if (Stream* s = child.std_out()) s->destroy();
+  if (Stream* s = child.std_err()) s->destroy();
+}
+
+}  // namespace
+
+std::shared_ptr<ChildProcess> exec_file(const std::string& file,
+                                        const std::vector<std::string>& args,
+                                        const ExecOptions& options, ExecCallback callback,
+                                        Loop& loop) {
+  auto st = std::make_shared<ExecState>();
+  st->raw_bytes = options.encoding == Encoding::kBuffer;
+  st->cmd = command_line(file, args);
+  st->max_buffer = options.max_buffer;
+  st->kill_signal = options.kill_signal.resolve();
+  st->callback = std::move(callback);
+
+  // stdio is always piped; timeout and cancellation are spawn's own, so `killed` is set by the
+  // real kill.
+  auto child = spawn(file, args,
+                     SpawnOptions{.cwd = options.cwd,
+                                  .env = options.env,
+                                  .stdio = "pipe",
+                                  .uid = options.uid,
+                                  .gid = options.gid,
+                                  .shell = options.shell.value_or(Shell(false)),
+                                  .windows_verbatim_arguments = options.windows_verbatim_arguments,
+                                  .windows_hide = options.windows_hide,
+                                  .timeout = options.timeout,
+                                  .kill_signal = options.kill_signal,
+                                  .cancellation = options.cancellation,
+                                  .close_timeout_after_exit = options.close_timeout_after_exit},
+                     loop);
+  ChildProcess* c = child.get();  // listeners live inside the child: no owning capture
+  // Streams are missing only after EMFILE/ENFILE, which the 'error' listener reports.
+  if (Stream* in = c->std_in()) in->end();  // nothing is ever written to an exec'd child
+  if (Stream* out = c->std_out())
+    out->on_data([st, c](std::string_view d) { collect(*st, *c, st->out, "stdout", d); });
+  if (Stream* err = c->std_err())
+    err->on_data([st, c](std::string_view d) { collect(*st, *c, st->err, "stderr", d); });
+  child->on_error([st, c](const Error& e) {
+    st->error = from_system_error(e);  // as Node's errorhandler: this error is the one reported
+    if (Stream* s = c->std_out()) s->destroy();
+    if (Stream* s = c->std_err()) s->destroy();
+    finish(*st, *c, std::nullopt, std::nullopt);
+  });
+  child->on_close([st, c](std::optional<int> code, std::optional<int> signal) {
+    finish(*st, *c, code, signal);
+  });
+  return child;
+}
+
+std::shared_ptr<ChildProcess> exec(const std::string& command, const ExecOptions& options,
+                                   ExecCallback callback, Loop& loop) {
+  ExecOptions with_shell = options;
+  if (!with_shell.shell) with_shell.shell = Shell(true);
+  return exec_file(command, {}, with_shell, std::move(callback), loop);
+}
+
+std::string exec_file_sync(const std::string& file, const std::vector<std::string>& args,
+                           const ExecSyncOptions& options) {
+  bool raw_bytes = options.encoding == Encoding::kBuffer;
+  SpawnSyncResult r =
+      spawn_sync(file, args,
+                 SpawnSyncOptions{.cwd = options.cwd,
+                                  .env = options.env,
+                                  .stdio = options.stdio.value_or(StdioOption("pipe")),
+                                  .uid = options.uid,
+                                  .gid = options.gid,
+                                  .shell = options.shell.value_or(Shell(false)),
+                                  .windows_hide = options.windows_hide,
+                                  .timeout = options.timeout,
+                                  .kill_signal = options.kill_signal,
+                                  .input = options.input,
+                                  .max_buffer = options.max_buffer,
+                                  .close_timeout_after_exit = options.close_timeout_after_exit});
+  // Node pipes stderr and then copies it to the parent's own stderr, unless stdio was given.
+  if (!options.stdio && !r.std_err.empty()) {
+    std::fwrite(r.std_err.data(), 1, r.std_err.size(), stderr);
+    std::fflush(stderr);
+  }
+  if (!raw_bytes) {
+    r.std_out = decode_utf8(r.std_out);
+    r.std_err = decode_utf8(r.std_err);
+    for (auto& slot : r.output)
+      if (slot) *slot = decode_utf8(*slot);
+  }
+  if (r.error) {
+    std::string message = r.error->message;
+    throw ExecSyncError(message, std::move(r));
+  }
+  if (r.status != 0) {
+    std::string message = "Command failed: " + command_line(file, args);
+    if (!r.std_err.empty()) message += "\n" + r.std_err;
+    throw ExecSyncError(message, std::move(r));
+  }
+  return std::move(r.std_out);
+}
+
+std::string exec_sync(const std::string& command, const ExecSyncOptions& options) {
+  ExecSyncOptions with_shell = options;
+  if (!with_shell.shell) with_shell.shell = Shell(true);
+  return exec_file_sync(command, {}, with_shell);
+}
+
+struct ExecAwaitable::State {
+  std::string file;
+  std::vector<std::string> args;
+  ExecOptions options;
+  Loop* loop;
+  ExecResult result;
+};
+
+ExecAwaitable::ExecAwaitable(const std::string& file, const std::vector<std::string>& args,
+                             const ExecOptions& options, Loop& loop)
+    : state_(std::make_shared<State>(State{file, args, options, &loop, {}})) {}
+
+void ExecAwaitable::await_suspend(std::coroutine_handle<> handle) {
+  std::shared_ptr<State> st = state_;
+  // Resume from a fresh tick, not from inside the child's 'close' listener.
+  st->result.child = exec_file(
+      st->file, st->args, st->options,
+      [st, handle](const std::optional<ExecError>& error, std::string out, std::string err) {
+        st->result.error = error;
+        st->result.std_out = std::move(out);
+        st->result.std_err = std::move(err);
+        st->loop->next_tick([handle] { handle.resume(); });
+      },
+      *st->loop);
+}
+
+void ExecAwaitable::use_shell_by_default() {
+  if (!state_->options.shell) state_->options.shell = Shell(true);
+}
+
+ExecResult ExecAwaitable::await_resume() {
+  return std::move(state_->result);
+}
+
+ExecAwaitable exec_async(const std::string& command, const ExecOptions& options, Loop& loop) {
+  ExecAwaitable awaitable(command, {}, options, loop);
+  awaitable.use_shell_by_default();
+  return awaitable;
+}
+
+ExecAwaitable exec_file_async(const std::string& file, const std::vector<std::string>& args,
+                              const ExecOptions& options, Loop& loop) {
+  return ExecAwaitable(file, args, options, loop);
+}
+
+}  // namespace childproc

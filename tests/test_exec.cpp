@@ -1,0 +1,353 @@
+// exec, exec_file, exec_sync, exec_file_sync and exec_async against real processes.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "test_util.hpp"
+
+using namespace childproc;
+using namespace std::chrono_literals;
+using cptest::kHelper;
+
+namespace {
+
+struct Outcome {
+  bool called = false;
+  int calls = 0;
+  std::optional<ExecError> error;
+  std::string out;
+  std::string err;
+};
+
+ExecCallback record(Outcome& o) {
+  return [&o](const std::optional<ExecError>& error, std::string out, std::string err) {
+    o.called = true;
+    ++o.calls;
+    o.error = error;
+    o.out = std::move(out);
+    o.err = std::move(err);
+  };
+}
+
+Outcome run_exec(const std::string& command, const ExecOptions& options = {}) {
+  Loop loop;
+  Outcome o;
+  exec(command, options, record(o), loop);
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(o.calls, 1);
+  return o;
+}
+
+Outcome run_exec_file(const std::string& file, const std::vector<std::string>& args,
+                      const ExecOptions& options = {}) {
+  Loop loop;
+  Outcome o;
+  exec_file(file, args, options, record(o), loop);
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(o.calls, 1);
+  return o;
+}
+
+TEST(Exec, Pipeline) {
+  Outcome o = run_exec("echo a | tr a b");
+  EXPECT_FALSE(o.error);
+  EXPECT_EQ(o.out, "b\n");
+  EXPECT_EQ(o.err, "");
+}
+
+TEST(Exec, ExitCodeInTheErrorWithOutputAndMessage) {
+  Outcome o = run_exec("echo hi; echo oops >&2; exit 3");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->exit_code, 3);
+  EXPECT_EQ(o.error->code, "");
+  EXPECT_FALSE(o.error->killed);
+  EXPECT_EQ(o.error->signal, std::nullopt);
+  EXPECT_EQ(o.error->cmd, "echo hi; echo oops >&2; exit 3");
+  EXPECT_EQ(o.error->message, "Command failed: echo hi; echo oops >&2; exit 3\noops\n");
+  EXPECT_EQ(o.out, "hi\n");
+  EXPECT_EQ(o.err, "oops\n");
+  EXPECT_EQ(o.error->std_out, "hi\n");
+}
+
+TEST(Exec, ShellSyntaxError) {
+  Outcome o = run_exec("if then fi (");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->exit_code, 2);  // dash reports syntax errors with status 2
+  EXPECT_NE(o.err.find("Syntax error"), std::string::npos) << o.err;
+}
+
+TEST(Exec, MissingCommandThroughTheShellIs127) {
+  Outcome o = run_exec("no-such-cmd-xyz");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->exit_code, 127);
+  EXPECT_FALSE(o.error->system_error);
+}
+
+TEST(ExecFile, EnoentIsTheSystemError) {
+  Loop loop;
+  Outcome o;
+  auto child = exec_file("no-such-cmd-xyz", {"q"}, {}, record(o), loop);
+  cptest::run_with_watchdog(loop);
+  EXPECT_FALSE(child->pid());
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, "ENOENT");
+  EXPECT_EQ(o.error->exit_code, std::nullopt);
+  EXPECT_EQ(o.error->cmd, "no-such-cmd-xyz q");
+  EXPECT_EQ(o.error->message, "spawn no-such-cmd-xyz ENOENT");
+  ASSERT_TRUE(o.error->system_error);
+  EXPECT_EQ(o.error->system_error->errnum, -ENOENT);
+  EXPECT_EQ(o.error->system_error->syscall, "spawn no-such-cmd-xyz");
+  EXPECT_EQ(o.error->system_error->spawnargs, std::vector<std::string>{"q"});
+  EXPECT_EQ(o.out, "");
+}
+
+TEST(ExecFile, MaxBufferOnStdoutKillsAndKeepsExactlyMaxBuffer) {
+  Outcome o = run_exec_file(kHelper, {"write", "5000000"});
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, "ERR_CHILD_PROCESS_STDIO_MAXBUFFER");
+  EXPECT_EQ(o.error->name, "RangeError");
+  EXPECT_EQ(o.error->message, "stdout maxBuffer length exceeded");
+  EXPECT_TRUE(o.error->killed);
+  EXPECT_EQ(o.error->signal, SIGTERM);
+  EXPECT_EQ(o.out.size(), 1024u * 1024u);
+}
+
+TEST(ExecFile, MaxBufferOnStderr) {
+  Outcome o = run_exec_file(kHelper, {"write", "100000", "2"}, {.max_buffer = 1000});
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->message, "stderr maxBuffer length exceeded");
+  EXPECT_EQ(o.err.size(), 1000u);
+  EXPECT_TRUE(o.error->killed);
+}
+
+TEST(ExecFile, MaxBufferBoundaryIsStrictlyGreater) {
+  EXPECT_FALSE(run_exec_file(kHelper, {"print", "1", "12345"}, {.max_buffer = 5}).error);
+  EXPECT_TRUE(run_exec_file(kHelper, {"print", "1", "123456"}, {.max_buffer = 5}).error);
+  // 0: any output at all is too much, as in Node; kUnlimited: no check.
+  EXPECT_TRUE(run_exec_file(kHelper, {"print", "1", "x"}, {.max_buffer = 0}).error);
+  EXPECT_FALSE(run_exec_file(kHelper, {"write", "3000000"}, {.max_buffer = kUnlimited}).error);
+}
+
+TEST(Exec, TimeoutSetsKilledAndSignal) {
+  Outcome o = run_exec_file(kHelper, {"sleep", "10000"}, {.timeout = 100ms});
+  ASSERT_TRUE(o.error);
+  EXPECT_TRUE(o.error->killed);
+  EXPECT_EQ(o.error->signal, SIGTERM);
+  EXPECT_EQ(o.error->exit_code, std::nullopt);
+  EXPECT_EQ(o.error->cmd, kHelper + " sleep 10000");
+  EXPECT_EQ(o.error->message, "Command failed: " + kHelper + " sleep 10000\n");
+}
+
+TEST(Exec, TimeoutWithCustomKillSignal) {
+  Outcome o = run_exec_file(kHelper, {"ignore-term", "10000"},
+                            {.timeout = 200ms, .kill_signal = "SIGKILL"});
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->signal, SIGKILL);
+  EXPECT_EQ(o.out, "ready\n");  // what it printed before the kill is kept
+}
+
+TEST(Exec, EncodingBufferKeepsInvalidUtf8AndTextReplacesIt) {
+  // \xff is never valid UTF-8; \xe2\x82 is a truncated three-byte sequence.
+  const std::string bytes =
+      "a\xff"
+      "b\xe2\x82"
+      "c";
+  Outcome raw = run_exec_file(kHelper, {"print", "1", bytes}, {.encoding = Encoding::kBuffer});
+  EXPECT_EQ(raw.out, bytes);
+  Outcome text = run_exec_file(kHelper, {"print", "1", bytes});
+  EXPECT_EQ(text.out,
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD"
+            "c");
+  Outcome valid = run_exec_file(kHelper, {"print", "1", "h\xC3\xA9llo \xF0\x9F\x98\x80"});
+  EXPECT_EQ(valid.out, "h\xC3\xA9llo \xF0\x9F\x98\x80");
+}
+
+TEST(ExecFile, ArgumentsReachTheChildUnchangedWithoutAShell) {
+  std::vector<std::string> args = {"argv",  "two words",   "\"quoted\"", "'single'",
+                                   "$HOME", "back\\slash", "",           "semi;colon | pipe"};
+  Outcome o = run_exec_file(kHelper, args);
+  std::string expected = kHelper + "\n";
+  for (std::size_t i = 0; i < args.size(); ++i)
+    expected += args[i] + "\n";
+  EXPECT_EQ(o.out, expected);
+}
+
+TEST(Exec, ManyConcurrentExecsOnOneLoopAllComplete) {
+  Loop loop;
+  constexpr int kCount = 50;
+  std::vector<Outcome> outcomes(kCount);
+  for (int i = 0; i < kCount; ++i)
+    exec_file(kHelper, {"print", "1", "job-" + std::to_string(i)}, {}, record(outcomes[i]), loop);
+  cptest::run_with_watchdog(loop, 60s);
+  for (int i = 0; i < kCount; ++i) {
+    EXPECT_EQ(outcomes[i].calls, 1);
+    EXPECT_FALSE(outcomes[i].error);
+    EXPECT_EQ(outcomes[i].out, "job-" + std::to_string(i));
+  }
+}
+
+TEST(Exec, CancellationGivesAbortError) {
+  Loop loop;
+  Outcome o;
+  AbortController controller;
+  exec_file(kHelper, {"sleep", "10000"}, {.cancellation = controller.signal()}, record(o), loop);
+  loop.set_timeout(50ms, [&] { controller.abort(); });
+  cptest::run_with_watchdog(loop);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, "ABORT_ERR");
+  EXPECT_EQ(o.error->name, "AbortError");
+}
+
+TEST(Exec, AGrandchildHoldingStdoutDoesNotHoldTheCallback) {
+  auto start = std::chrono::steady_clock::now();
+  Outcome o = run_exec_file(kHelper, {"grandchild-holds-stdout", "5000"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_FALSE(o.error);
+  EXPECT_EQ(o.out, "child-done\n");
+}
+
+TEST(ExecSync, ReturnsStdout) {
+  EXPECT_EQ(exec_sync("echo one; echo two"), "one\ntwo\n");
+}
+
+TEST(ExecSync, ThrowsWithStatusAndCapturedStderrOnNonZeroExit) {
+  try {
+    exec_sync("echo partial; echo bad >&2; exit 4", {.stdio = StdioOption("pipe")});
+    ADD_FAILURE() << "expected ExecSyncError";
+  } catch (const ExecSyncError& e) {
+    EXPECT_EQ(e.status(), 4);
+    EXPECT_EQ(e.signal(), std::nullopt);
+    EXPECT_EQ(e.std_out(), "partial\n");
+    EXPECT_EQ(e.std_err(), "bad\n");
+    EXPECT_GT(e.pid(), 0);
+    EXPECT_FALSE(e.error());
+    EXPECT_STREQ(e.what(), "Command failed: echo partial; echo bad >&2; exit 4\nbad\n");
+  }
+}
+
+TEST(ExecSync, StderrIsCopiedToOursByDefault) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  int saved = dup(2);
+  dup2(p[1], 2);
+  close(p[1]);
+  std::string out = exec_sync("echo to-out; echo to-err >&2");
+  dup2(saved, 2);
+  close(saved);
+  char buf[64] = {};
+  ssize_t n = read(p[0], buf, sizeof buf);
+  close(p[0]);
+  EXPECT_EQ(out, "to-out\n");
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "to-err\n");
+}
+
+TEST(ExecSync, TimeoutThrowsEtimedout) {
+  try {
+    exec_file_sync(kHelper, {"sleep", "10000"}, {.timeout = 100ms});
+    ADD_FAILURE() << "expected ExecSyncError";
+  } catch (const ExecSyncError& e) {
+    ASSERT_TRUE(e.error());
+    EXPECT_EQ(e.error()->code, "ETIMEDOUT");
+    EXPECT_EQ(e.signal(), SIGTERM);
+    EXPECT_EQ(e.status(), std::nullopt);
+  }
+}
+
+TEST(ExecSync, MaxBufferThrowsEnobufs) {
+  try {
+    exec_file_sync(kHelper, {"write", "3000000"});
+    ADD_FAILURE() << "expected ExecSyncError";
+  } catch (const ExecSyncError& e) {
+    ASSERT_TRUE(e.error());
+    EXPECT_EQ(e.error()->code, "ENOBUFS");
+  }
+}
+
+TEST(ExecSync, MissingFileThrowsEnoent) {
+  try {
+    exec_file_sync("no-such-cmd-xyz", {"a"});
+    ADD_FAILURE() << "expected ExecSyncError";
+  } catch (const ExecSyncError& e) {
+    ASSERT_TRUE(e.error());
+    EXPECT_EQ(e.error()->code, "ENOENT");
+    EXPECT_STREQ(e.what(), "spawnSync no-such-cmd-xyz ENOENT");
+  }
+}
+
+TEST(ExecFileSync, WithInput) {
+  EXPECT_EQ(exec_file_sync(kHelper, {"cat"}, {.input = "fed through stdin"}), "fed through stdin");
+  EXPECT_EQ(exec_file_sync("tr", {"a-z", "A-Z"}, {.input = "shout"}), "SHOUT");
+}
+
+// ---- co_await ----
+
+Task<std::string> word_count(Loop& loop) {
+  ExecResult r = co_await exec_async("printf 'a b c' | wc -w", {}, loop);  // default options
+  if (!r) co_return "failed: " + r.error->message;
+  co_return r.std_out;
+}
+
+TEST(ExecAsync, CoAwaitInsideATask) {
+  Loop loop;
+  auto task = word_count(loop);
+  EXPECT_FALSE(task.done());  // suspended until the loop runs the child
+  cptest::run_with_watchdog(loop);
+  ASSERT_TRUE(task.done());
+  EXPECT_EQ(task.result(), "3\n");
+}
+
+Task<int> sequence_of_commands(Loop& loop, std::vector<std::string>& log) {
+  // Named vectors, not braced lists of literals, in the co_await expression: GCC 12 rejects
+  // those inside coroutines ("array used as initializer", GCC PR 100611 family).
+  const std::vector<std::string> words = {"first", "second", "third"};
+  for (const auto& word : words) {
+    std::vector<std::string> args = {"print", "1", word};
+    ExecResult r = co_await exec_file_async(kHelper, std::move(args), {}, loop);
+    log.push_back(r.std_out);
+  }
+  ExecResult failing = co_await exec_async("exit 9", {}, loop);
+  co_return failing.error ? *failing.error->exit_code : 0;
+}
+
+Task<int> outer(Loop& loop, std::vector<std::string>& log) {
+  int code = co_await sequence_of_commands(loop, log);  // a Task awaits a Task
+  co_return code + 1;
+}
+
+TEST(ExecAsync, SequentialAwaitsAndNestedTasks) {
+  Loop loop;
+  std::vector<std::string> log;
+  auto task = outer(loop, log);
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(task.result(), 10);
+  EXPECT_EQ(log, (std::vector<std::string>{"first", "second", "third"}));
+}
+
+TEST(ExecAsync, DroppedTaskStillFinishesAndFreesItself) {
+  Loop loop;
+  std::vector<std::string> log;
+  { auto task = sequence_of_commands(loop, log); }  // detached: runs on, frees itself
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(log.size(), 3u);
+}
+
+Task<void> bad_arguments(Loop& loop, std::string& caught) {
+  try {
+    co_await exec_file_async("", {}, {}, loop);
+  } catch (const InvalidArgumentError& e) {
+    caught = e.code();
+  }
+}
+
+TEST(ExecAsync, BadArgumentsThrowAtTheAwait) {
+  Loop loop;
+  std::string caught;
+  auto task = bad_arguments(loop, caught);
+  cptest::run_with_watchdog(loop);
+  EXPECT_TRUE(task.done());
+  EXPECT_EQ(caught, "ERR_INVALID_ARG_VALUE");
+}
+
+}  // namespace
