@@ -3,62 +3,14 @@
 // whichever came first (a system error, the max_buffer overflow, or the exit) and call back once.
 #include "childproc/exec.hpp"
 
+#include "internal/utf8.hpp"
+
 #include <cstdio>
 #include <utility>
 
 namespace childproc {
 
 namespace {
-
-// UTF-8 as Node's StringDecoder reads it: each maximal ill-formed subsequence becomes U+FFFD.
-std::string decode_utf8(std::string_view in) {
-  static constexpr char kReplacement[] = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(in.size());
-  std::size_t i = 0;
-  while (i < in.size()) {
-    auto b = static_cast<unsigned char>(in[i]);
-    if (b < 0x80) {
-      out += static_cast<char>(b);
-      ++i;
-      continue;
-    }
-    // Length and the allowed range of the second byte (the first continuation byte is the only
-    // one with a narrowed range: overlongs, surrogates and code points past U+10FFFF).
-    int need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) {
-      need = 1;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-      need = 2;
-      if (b == 0xE0) lo = 0xA0;
-      if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      need = 3;
-      if (b == 0xF0) lo = 0x90;
-      if (b == 0xF4) hi = 0x8F;
-    } else {
-      out += kReplacement;
-      ++i;
-      continue;
-    }
-    std::size_t j = i + 1;
-    int got = 0;
-    while (got < need && j < in.size()) {
-      auto c = static_cast<unsigned char>(in[j]);
-      if (c < (got == 0 ? lo : 0x80) || c > (got == 0 ? hi : 0xBF)) break;
-      ++j;
-      ++got;
-    }
-    if (got == need) {
-      out.append(in.substr(i, j - i));
-    } else {
-      out += kReplacement;  // the bytes consumed so far; the offending one is read again
-    }
-    i = j;
-  }
-  return out;
-}
 
 std::string command_line(const std::string& file, const std::vector<std::string>& args) {
   std::string cmd = file;
@@ -94,8 +46,8 @@ void finish(ExecState& st, ChildProcess& child, std::optional<int> code,
             std::optional<int> signal) {
   if (st.finished) return;
   st.finished = true;
-  std::string out = st.raw_bytes ? std::move(st.out) : decode_utf8(st.out);
-  std::string err = st.raw_bytes ? std::move(st.err) : decode_utf8(st.err);
+  std::string out = st.raw_bytes ? std::move(st.out) : detail::sanitize_utf8(st.out);
+  std::string err = st.raw_bytes ? std::move(st.err) : detail::sanitize_utf8(st.err);
   std::optional<ExecError> ex = std::move(st.error);
   if (!ex && code == 0 && !signal) {
     st.callback(std::nullopt, std::move(out), std::move(err));
@@ -219,10 +171,10 @@ std::string exec_file_sync(const std::string& file, const std::vector<std::strin
     std::fflush(stderr);
   }
   if (!raw_bytes) {
-    r.std_out = decode_utf8(r.std_out);
-    r.std_err = decode_utf8(r.std_err);
+    r.std_out = detail::sanitize_utf8(r.std_out);
+    r.std_err = detail::sanitize_utf8(r.std_err);
     for (auto& slot : r.output)
-      if (slot) *slot = decode_utf8(*slot);
+      if (slot) *slot = detail::sanitize_utf8(*slot);
   }
   if (r.error) {
     std::string message = r.error->message;

@@ -219,7 +219,22 @@ char* child_stack_top() {
   return reinterpret_cast<char*>(top & ~std::uintptr_t{63});
 }
 
-std::atomic<bool> g_use_fork{false};
+// ThreadSanitizer intercepts clone() and runs its fork bookkeeping inside the child; with
+// CLONE_VM that child is running on our memory, and it corrupts our thread registry. Under TSan
+// the fork path is used instead (TSan handles a real fork correctly).
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kForkByDefault = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kForkByDefault = true;
+#else
+constexpr bool kForkByDefault = false;
+#endif
+#else
+constexpr bool kForkByDefault = false;
+#endif
+
+std::atomic<bool> g_use_fork{kForkByDefault};
 
 // Runs the child with clone(CLONE_VM|CLONE_VFORK); returns the pid or -errno.
 int start_with_clone(ChildContext& ctx, int& pidfd) {

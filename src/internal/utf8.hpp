@@ -1,0 +1,64 @@
+// UTF-8 validation as the WHATWG decoder (and so Node's StringDecoder) does it: each maximal
+// ill-formed subsequence counts as one error, to be replaced by one U+FFFD.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace childproc::detail {
+
+struct Utf8Step {
+  std::size_t length;  // bytes consumed (>= 1)
+  bool valid;          // false: those bytes are one ill-formed subsequence
+};
+
+// The sequence starting at s[i] (i < s.size()).
+inline Utf8Step next_utf8(std::string_view s, std::size_t i) {
+  auto b = static_cast<unsigned char>(s[i]);
+  if (b < 0x80) return {1, true};
+  int need;
+  // Only the first continuation byte has a narrowed range: it excludes overlongs, surrogates and
+  // code points past U+10FFFF.
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b >= 0xC2 && b <= 0xDF) {
+    need = 1;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    need = 2;
+    if (b == 0xE0) lo = 0xA0;
+    if (b == 0xED) hi = 0x9F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    need = 3;
+    if (b == 0xF0) lo = 0x90;
+    if (b == 0xF4) hi = 0x8F;
+  } else {
+    return {1, false};
+  }
+  std::size_t j = i + 1;
+  for (int got = 0; got < need; ++got, ++j) {
+    if (j >= s.size()) return {j - i, false};
+    auto c = static_cast<unsigned char>(s[j]);
+    if (c < (got == 0 ? lo : 0x80) || c > (got == 0 ? hi : 0xBF)) return {j - i, false};
+  }
+  return {j - i, true};
+}
+
+inline constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
+
+// The text with every ill-formed subsequence replaced by U+FFFD.
+inline std::string sanitize_utf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size();) {
+    Utf8Step step = next_utf8(in, i);
+    if (step.valid) {
+      out.append(in.substr(i, step.length));
+    } else {
+      out.append(kReplacementChar);
+    }
+    i += step.length;
+  }
+  return out;
+}
+
+}  // namespace childproc::detail
