@@ -29,7 +29,6 @@ ChildProcess::ChildProcess(Loop& loop, std::string file, std::vector<std::string
     : loop_(loop), spawnfile_(std::move(file)), spawnargs_(std::move(args)) {}
 
 ChildProcess::~ChildProcess() {
-  close_ipc();
   if (registration_) loop_.core().cancel_on_destroy(registration_->closer);
   if (pidfd_ >= 0) {
     loop_.core().unwatch(exit_watch_);
@@ -42,8 +41,9 @@ Stream* ChildProcess::stdio(std::size_t index) const {
 }
 
 void ChildProcess::remove_listener(ListenerId id) {
-  spawn_event_.off(id) || exit_event_.off(id) || close_event_.off(id) || error_event_.off(id) ||
-      disconnect_event_.off(id);
+  bool removed = spawn_event_.off(id) || exit_event_.off(id) || close_event_.off(id) ||
+                 error_event_.off(id) || disconnect_event_.off(id);
+  if (!removed && channel_) channel_->remove_listener(id);
 }
 
 void ChildProcess::start(detail::SpawnPlan& plan) {
@@ -65,7 +65,16 @@ void ChildProcess::start(detail::SpawnPlan& plan) {
   for (std::size_t i = 0; i < plan.stdio.size() && !out_of_fds; ++i) {
     if (!launched.parent_ends[i]) continue;
     if (plan.stdio[i].kind == Stdio::Kind::kIpc) {
-      ipc_fd_ = launched.parent_ends[i].release();  // the channel itself comes with fork()
+      // The channel counts toward 'close' like a readable pipe: its EOF is one of the closes.
+      channel_ = std::make_unique<ipc::Channel>(core, launched.parent_ends[i].release());
+      connected_ = true;
+      ++closes_needed_;
+      channel_->on_close([this] { on_stream_closed(); });
+      channel_->on_error([this](const Error& e) { emit_error(e); });  // Node: child 'error'
+      channel_->on_disconnect([this] {
+        connected_ = false;
+        disconnect_event_.emit();
+      });
       continue;
     }
     bool readable = i != 0;
@@ -183,7 +192,6 @@ void ChildProcess::maybe_close() {
   closed_ = true;
   if (close_timer_) loop_.clear_timeout(*close_timer_);
   close_timer_.reset();
-  close_ipc();
   close_event_.emit(exit_code_, signal_code_);
   // Let go of the loop's reference after this callback chain has unwound; drop the listeners
   // too, since no event can follow 'close' and they may hold this object (a cycle).
@@ -215,14 +223,34 @@ void ChildProcess::on_loop_destroyed() {
   close_timer_.reset();
   if (cancellation_) cancellation_->remove_listener(cancellation_listener_);
   streams_.clear();
-  close_ipc();
+  channel_.reset();
   closed_ = true;
   auto keep = std::move(self_);  // may destroy this object when `keep` goes out of scope
 }
 
-void ChildProcess::close_ipc() {
-  if (ipc_fd_ >= 0) detail::close_descriptor(ipc_fd_);
-  ipc_fd_ = -1;
+ipc::Channel& ChildProcess::require_channel() const {
+  if (!channel_)
+    throw std::logic_error(
+        "childproc: this child has no IPC channel (use fork(), "
+        "or an \"ipc\" stdio entry)");
+  return *channel_;
+}
+
+bool ChildProcess::send(const json::Value& message, ipc::SendCallback callback) {
+  return require_channel().send(message, std::move(callback));
+}
+
+bool ChildProcess::send(const json::Value& message, int handle_fd, ipc::SendCallback callback) {
+  return require_channel().send(message, handle_fd, std::move(callback));
+}
+
+void ChildProcess::disconnect() {
+  require_channel().disconnect();
+  connected_ = false;
+}
+
+ListenerId ChildProcess::on_message(ipc::MessageListener fn) {
+  return require_channel().on_message(std::move(fn));
 }
 
 void ChildProcess::emit_error(const Error& error) {

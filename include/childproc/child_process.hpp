@@ -18,6 +18,8 @@
 
 #include "childproc/error.hpp"
 #include "childproc/event.hpp"
+#include "childproc/ipc.hpp"
+#include "childproc/json.hpp"
 #include "childproc/loop.hpp"
 #include "childproc/options.hpp"
 #include "childproc/stream.hpp"
@@ -61,6 +63,14 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   bool kill(int sig = 15);
   bool kill(const KillSignal& sig);
 
+  // The IPC channel (after fork(), or with an "ipc" stdio slot): Node's send(), disconnect()
+  // and 'message'. They throw std::logic_error when the child has no channel.
+  bool send(const json::Value& message, ipc::SendCallback callback = {});
+  bool send(const json::Value& message, int handle_fd, ipc::SendCallback callback = {});
+  void disconnect();
+  ListenerId on_message(ipc::MessageListener fn);
+  ipc::Channel* channel() const { return channel_.get(); }
+
   // An unref'd child does not keep its loop running (its stdio pipes still do, as in Node).
   void ref();
   void unref();
@@ -86,7 +96,7 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   void maybe_close();
   void release_process();
   void on_loop_destroyed();
-  void close_ipc();
+  ipc::Channel& require_channel() const;
   void emit_error(const Error& error);
   void arm_timeout(std::chrono::milliseconds timeout, int kill_signal);
   void arm_cancellation(const AbortSignal& signal, int kill_signal);
@@ -112,7 +122,7 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   std::optional<std::chrono::milliseconds> close_timeout_after_exit_;
   std::optional<AbortSignal> cancellation_;
   ListenerId cancellation_listener_ = 0;
-  int ipc_fd_ = -1;  // the parent's end of an "ipc" slot, until the IPC channel exists
+  std::unique_ptr<ipc::Channel> channel_;
   std::shared_ptr<ChildProcess> self_;  // kept until 'close': the loop owns a running child
   struct LoopRegistration;
   std::unique_ptr<LoopRegistration> registration_;

@@ -5,6 +5,8 @@
 #include "childproc/error.hpp"          // IWYU pragma: export
 #include "childproc/event.hpp"          // IWYU pragma: export
 #include "childproc/exec.hpp"           // IWYU pragma: export
+#include "childproc/fork.hpp"           // IWYU pragma: export
+#include "childproc/ipc.hpp"            // IWYU pragma: export
 #include "childproc/json.hpp"           // IWYU pragma: export
 #include "childproc/loop.hpp"           // IWYU pragma: export
 #include "childproc/options.hpp"        // IWYU pragma: export

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 #include <cstddef>
+#include <vector>
 
 #include "internal/fd.hpp"
 
@@ -30,5 +31,20 @@ ssize_t write_some(int fd, const char* buf, std::size_t size);
 
 // Ends our writing direction of a socket pair (the peer reads EOF); 0 or an errno.
 int shutdown_write(int fd);
+
+// ---- The IPC transport: a stream socket that also carries descriptors (SCM_RIGHTS). ----
+
+// Bytes written or -errno; `fd_to_pass` (>= 0) rides with the first byte.
+ssize_t send_with_fd(int fd, const char* buf, std::size_t size, int fd_to_pass);
+// Bytes read, 0 at EOF, or -errno; descriptors that arrived are appended to `fds`, close-on-exec.
+ssize_t receive_with_fds(int fd, char* buf, std::size_t size, std::vector<int>& fds);
+
+enum class SocketKind { kNotSocket, kStreamListening, kStream, kDatagram };
+SocketKind socket_kind(int fd);
+// A close-on-exec duplicate, or -errno.
+int duplicate_descriptor(int fd);
+// Readies a descriptor inherited from the parent (NODE_CHANNEL_FD): close-on-exec and
+// non-blocking. 0 or an errno.
+int adopt_inherited_descriptor(int fd);
 
 }  // namespace childproc::detail

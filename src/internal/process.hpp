@@ -72,6 +72,9 @@ void reap_orphans();
 // The argv that runs `command` through the platform shell (`shell_path` empty: the default).
 std::vector<std::string> shell_argv(const std::string& shell_path, const std::string& command);
 
+// The path of this process's own executable (fork()'s default exec_path).
+std::string current_executable();
+
 // Test hook: force the portable fork() start path instead of clone(CLONE_VM|CLONE_VFORK);
 // false restores the default (which is fork under ThreadSanitizer).
 void force_fork_strategy(bool on);

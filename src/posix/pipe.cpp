@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace childproc::detail {
 
@@ -57,6 +58,75 @@ ssize_t write_some(int fd, const char* buf, std::size_t size) {
     if (n >= 0) return n;
     if (errno != EINTR) return -errno;
   }
+}
+
+ssize_t send_with_fd(int fd, const char* buf, std::size_t size, int fd_to_pass) {
+  iovec iov{const_cast<char*>(buf), size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  if (fd_to_pass >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd_to_pass, sizeof(int));
+  }
+  for (;;) {
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n >= 0) return n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+ssize_t receive_with_fds(int fd, char* buf, std::size_t size, std::vector<int>& fds) {
+  iovec iov{buf, size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 16)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int received;
+      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      fds.push_back(received);
+    }
+  }
+  return n;
+}
+
+SocketKind socket_kind(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return SocketKind::kNotSocket;
+  if (type == SOCK_DGRAM) return SocketKind::kDatagram;
+  if (type != SOCK_STREAM) return SocketKind::kNotSocket;
+  int listening = 0;
+  len = sizeof listening;
+  getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+  return listening ? SocketKind::kStreamListening : SocketKind::kStream;
+}
+
+int duplicate_descriptor(int fd) {
+  int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  return d >= 0 ? d : -errno;
+}
+
+int adopt_inherited_descriptor(int fd) {
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return errno;
+  return set_nonblocking(fd);
 }
 
 int shutdown_write(int fd) {

@@ -402,6 +402,12 @@ std::vector<std::string> exec_candidates(const std::string& file,
   return out;
 }
 
+std::string current_executable() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("/proc/self/exe");
+}
+
 std::vector<std::string> shell_argv(const std::string& shell_path, const std::string& command) {
   return {shell_path.empty() ? "/bin/sh" : shell_path, "-c", command};
 }

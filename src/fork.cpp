@@ -1,0 +1,61 @@
+// fork() = spawn() of exec_path with an "ipc" stdio entry, Node's argument and stdio rules.
+#include "childproc/fork.hpp"
+
+#include <algorithm>
+
+#include "internal/process.hpp"
+
+namespace childproc {
+
+std::shared_ptr<ChildProcess> fork(const std::string& module_path,
+                                   const std::vector<std::string>& args, const ForkOptions& options,
+                                   Loop& loop) {
+  if (module_path.empty())
+    throw InvalidArgumentError("ERR_INVALID_ARG_VALUE",
+                               "The argument 'modulePath' cannot be empty. Received ''");
+  if (options.serialization != Serialization::kJson)
+    throw InvalidArgumentError("ERR_INVALID_ARG_VALUE",
+                               "The argument 'options.serialization' is not supported: childproc "
+                               "speaks the 'json' channel format only");
+
+  // stdio: strings gain the "ipc" slot; arrays must bring exactly one.
+  StdioOption stdio("inherit");
+  if (!options.stdio) {
+    stdio = StdioOption{options.silent ? "pipe" : "inherit", options.silent ? "pipe" : "inherit",
+                        options.silent ? "pipe" : "inherit", "ipc"};
+  } else if (options.stdio->is_preset()) {
+    const std::string& p = options.stdio->preset();
+    if (p != "pipe" && p != "inherit" && p != "ignore" && p != "overlapped")
+      throw InvalidArgumentError("ERR_INVALID_ARG_VALUE",
+                                 "The argument 'stdio' is invalid. Received '" + p + "'");
+    stdio = StdioOption{p, p, p, "ipc"};
+  } else {
+    std::vector<Stdio> normalized = normalize_stdio(*options.stdio, false);
+    if (std::none_of(normalized.begin(), normalized.end(),
+                     [](const Stdio& s) { return s.kind == Stdio::Kind::kIpc; }))
+      throw InvalidArgumentError("ERR_CHILD_PROCESS_IPC_REQUIRED",
+                                 "Forked processes must have an IPC channel, missing value 'ipc' "
+                                 "in options.stdio");
+    stdio = *options.stdio;
+  }
+
+  std::vector<std::string> argv = options.exec_argv;
+  argv.push_back(module_path);
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string exec_path = options.exec_path.value_or(detail::current_executable());
+  return spawn(exec_path, argv,
+               SpawnOptions{.cwd = options.cwd,
+                            .env = options.env,
+                            .argv0 = options.argv0,
+                            .stdio = std::move(stdio),
+                            .detached = options.detached,
+                            .uid = options.uid,
+                            .gid = options.gid,
+                            .timeout = options.timeout,
+                            .kill_signal = options.kill_signal,
+                            .cancellation = options.cancellation,
+                            .serialization = options.serialization},
+               loop);
+}
+
+}  // namespace childproc

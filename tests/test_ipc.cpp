@@ -1,0 +1,304 @@
+// The IPC channel and fork(), against the real node binary in both directions.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "test_util.hpp"
+
+using namespace childproc;
+using namespace std::chrono_literals;
+using cptest::kHelper;
+namespace js = childproc::json;
+
+namespace {
+
+const std::string kIpcChild = CP_IPC_CHILD;
+const std::string kNodeDir = CP_NODE_DIR;
+
+// The same sequence as tests/node/traffic.js: mixed sizes up to 1 MiB, Unicode, nesting.
+js::Value traffic_message(int i) {
+  std::size_t len = i % 1000 == 999 ? 1024 * 1024 : static_cast<std::size_t>((i * 37) % 2000);
+  static const char* const unicode[] = {"h\xC3\xA9llo", "\xE4\xB8\xAD\xE6\x96\x87",
+                                        "\xF0\x9F\x98\x80 astral", "line\xE2\x80\xA8sep",
+                                        "tab\t\"q\"\\"};
+  js::Value u(unicode[i % 5]);
+  return js::Value::object(
+      {{"i", i},
+       {"s", std::string(len, 'x')},
+       {"unicode", u},
+       {"nested",
+        js::Value::object(
+            {{"a", js::Value::array({i, i * 0.5, true, nullptr,
+                                     js::Value::object({{"deep", js::Value::array({u})}})})}})}});
+}
+
+TEST(IpcNode, CppParentForksANodeChild10000MessagesEachWay) {
+  Loop loop;
+  auto child = fork(kNodeDir + "/echo_child.js", {}, {.exec_path = "node"}, loop);
+  constexpr int kCount = 10000;
+  int received = 0;
+  bool in_order = true;
+  std::vector<std::string> events;
+  bool saw_backpressure = false;
+  child->on_message([&](const js::Value& m, ipc::Handle*) {
+    if (!(m == traffic_message(received))) in_order = false;
+    if (++received == kCount) child->send("quit");
+  });
+  child->on_exit([&](auto code, auto) {
+    events.push_back("exit");
+    EXPECT_EQ(code, 0);
+  });
+  child->on_disconnect([&] { events.push_back("disconnect"); });
+  child->on_close([&](auto, auto) {
+    events.push_back("close");
+    EXPECT_EQ(received, kCount);  // every message before 'close'
+  });
+  for (int i = 0; i < kCount; ++i)
+    if (!child->send(traffic_message(i))) saw_backpressure = true;
+  cptest::run_with_watchdog(loop, 120s);
+  EXPECT_EQ(received, kCount);
+  EXPECT_TRUE(in_order);
+  EXPECT_TRUE(saw_backpressure);  // 20 MiB queued at once: send() said so
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events.back(), "close");  // exit and disconnect (either order) come first, once each
+  EXPECT_EQ(std::count(events.begin(), events.end(), "exit"), 1);
+  EXPECT_EQ(std::count(events.begin(), events.end(), "disconnect"), 1);
+}
+
+TEST(IpcNode, NodeChildSendsAndTheCppParentReceivesInOrder) {
+  Loop loop;
+  auto child = fork(kNodeDir + "/sender_child.js", {"10000"}, {.exec_path = "node"}, loop);
+  int received = 0;
+  bool in_order = true;
+  child->on_message([&](const js::Value& m, ipc::Handle*) {
+    if (!(m == traffic_message(received))) in_order = false;
+    ++received;
+  });
+  cptest::run_with_watchdog(loop, 120s);
+  EXPECT_EQ(received, 10000);
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(child->exit_code(), 0);
+}
+
+TEST(IpcNode, NodeParentForksTheCppChild) {
+  auto r = spawn_sync("node", {kNodeDir + "/parent_of_cpp.js", kIpcChild, "10000"},
+                      {.timeout = 120s, .max_buffer = 0});
+  EXPECT_FALSE(r.error);
+  EXPECT_EQ(r.status, 0) << r.std_err;
+  EXPECT_EQ(r.std_out, "OK 10000 disconnect exit 0\n") << r.std_err;
+}
+
+int listening_socket(int& port) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(listen(s, 8), 0);
+  socklen_t len = sizeof addr;
+  getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
+  port = ntohs(addr.sin_port);
+  return s;
+}
+
+TEST(IpcNode, CppParentPassesAListeningSocketToANodeChild) {
+  Loop loop;
+  int port = 0;
+  int server = listening_socket(port);
+  auto child = fork(kNodeDir + "/server_child.js", {}, {.exec_path = "node"}, loop);
+  std::string reply;
+  js::Value report;
+  bool callback_ran = false;
+  child->send("take this server", server, [&](const std::optional<Error>& e) {
+    callback_ran = true;
+    EXPECT_FALSE(e);
+  });
+  close(server);  // the channel sent its own duplicate
+  child->on_message([&](const js::Value& m, ipc::Handle*) {
+    report = m;
+    // Connect to the port the Node child now serves, read its greeting.
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    char buf[64];
+    ssize_t n;
+    while ((n = read(c, buf, sizeof buf)) > 0)
+      reply.append(buf, static_cast<std::size_t>(n));
+    close(c);
+    child->disconnect();
+  });
+  cptest::run_with_watchdog(loop, 30s);
+  EXPECT_TRUE(callback_ran);
+  EXPECT_EQ(reply, "hello from node");
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report.find("msg")->as_string(), "take this server");
+  EXPECT_EQ(report.find("type")->as_string(), "Server");
+}
+
+TEST(IpcNode, NodeParentPassesASocketToTheCppChild) {
+  auto r = spawn_sync("node", {kNodeDir + "/handle_parent.js", kIpcChild}, {.timeout = 30s});
+  EXPECT_EQ(r.status, 0) << r.std_err;
+  js::Value out = js::parse(r.std_out);
+  EXPECT_EQ(out.find("received")->as_string(), "hello from C++");
+  EXPECT_EQ(out.find("report")->find("got")->as_string(), "net.Socket");
+  EXPECT_EQ(out.find("report")->find("wrote")->as_bool(), true);
+  EXPECT_EQ(out.find("report")->find("msg")->find("note")->as_string(), "a socket");
+}
+
+TEST(Ipc, ChildSideVariablesAreRemoved) {
+  Loop loop;
+  auto child = fork("env", {}, {.exec_path = kIpcChild}, loop);
+  js::Value got;
+  child->on_message([&](const js::Value& m, ipc::Handle*) { got = m; });
+  cptest::run_with_watchdog(loop);
+  EXPECT_TRUE(got.find("fd_env")->is_null());
+  EXPECT_TRUE(got.find("mode_env")->is_null());
+}
+
+TEST(Ipc, InternalMessagesAreNotDeliveredAsMessages) {
+  Loop loop;
+  auto child = fork("internal", {}, {.exec_path = kIpcChild}, loop);
+  std::vector<std::string> messages, internal;
+  child->on_message(
+      [&](const js::Value& m, ipc::Handle*) { messages.push_back(js::stringify(m)); });
+  child->channel()->on_internal_message(
+      [&](const js::Value& m) { internal.push_back(js::stringify(m)); });
+  cptest::run_with_watchdog(loop);
+  // {"cmd":"NODE_"} is not internal (not longer than 5 characters), as in Node.
+  EXPECT_EQ(messages, (std::vector<std::string>{R"({"cmd":"NODE_","short":true})",
+                                                R"({"after":"internal"})"}));
+  EXPECT_EQ(internal, std::vector<std::string>{R"({"cmd":"NODE_FOO","x":1})"});
+}
+
+TEST(Ipc, SendCallbackSendAfterDisconnectAndDoubleDisconnect) {
+  Loop loop;
+  auto child = fork("echo", {}, {.exec_path = kIpcChild}, loop);
+  std::vector<std::string> log;
+  child->on_error([&](const Error& e) { log.push_back("error:" + e.code); });
+  child->on_message([&](const js::Value& m, ipc::Handle*) {
+    log.push_back("message:" + js::stringify(m));
+    child->disconnect();
+    EXPECT_FALSE(child->connected());  // at once
+    bool ok = child->send("late", [&](const std::optional<Error>& e) {
+      log.push_back("late-callback:" + (e ? e->code : std::string("none")));
+    });
+    EXPECT_FALSE(ok);
+    child->disconnect();  // a second time: an error, not a crash
+  });
+  EXPECT_TRUE(child->connected());
+  EXPECT_TRUE(child->send("first", [&](const std::optional<Error>& e) {
+    log.push_back(std::string("first-callback:") + (e ? e->code : "none"));
+  }));
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(log, (std::vector<std::string>{"first-callback:none", "message:\"first\"",
+                                           "late-callback:ERR_IPC_CHANNEL_CLOSED",
+                                           "error:ERR_IPC_DISCONNECTED"}));
+  // Beyond Node: 'close' does fire after a parent-side disconnect (Node never emits it).
+  EXPECT_EQ(child->exit_code(), 0);
+}
+
+TEST(Ipc, SendReturnsFalseUnderBackpressure) {
+  Loop loop;
+  // A child that never reads its channel: our queue must grow and send() must say so.
+  auto child = spawn(kHelper, {"sleep", "5000"}, {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
+  std::string big(64 * 1024, 'b');
+  int sent = 0;
+  while (child->send(big) && sent < 1000)
+    ++sent;
+  EXPECT_LT(sent, 1000);
+  EXPECT_GE(child->channel()->write_queue_size(), 128u * 1024);
+  child->kill(SIGKILL);
+  cptest::run_with_watchdog(loop);
+}
+
+TEST(Ipc, BadInputGivesAnErrorAndTheChannelGoesOn) {
+  Loop loop;
+  // Invalid JSON, an over-deep document, an empty line, then valid messages.
+  std::string deep(600, '[');
+  auto child = spawn("/bin/sh",
+                     {"-c", "printf 'not json\\n' >&3; printf '" + deep +
+                                "\\n' >&3; printf '\\n' >&3; "
+                                "printf '{\"ok\":1}\\n{\"part\":' >&3; printf '\"ial\"}\\n' >&3"},
+                     {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
+  std::vector<std::string> errors, messages;
+  child->on_error([&](const Error& e) { errors.push_back(e.code); });
+  child->on_message(
+      [&](const js::Value& m, ipc::Handle*) { messages.push_back(js::stringify(m)); });
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(errors, (std::vector<std::string>{"ERR_IPC_BAD_MESSAGE", "ERR_IPC_BAD_MESSAGE",
+                                              "ERR_IPC_BAD_MESSAGE"}));
+  EXPECT_EQ(messages, (std::vector<std::string>{R"({"ok":1})", R"({"part":"ial"})"}));
+}
+
+long peak_rss_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+TEST(Ipc, AnEndlessLineIsBoundedAndSkipped) {
+  Loop loop;
+  long before = peak_rss_kib();
+  // 300 MB without a newline, then a newline and a valid message.
+  auto child = spawn("/bin/sh",
+                     {"-c",
+                      "head -c 300000000 /dev/zero | tr '\\0' a >&3; "
+                      "printf '\\n{\"after\":true}\\n' >&3"},
+                     {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
+  std::vector<std::string> errors, messages;
+  child->on_error([&](const Error& e) { errors.push_back(e.code); });
+  child->on_message(
+      [&](const js::Value& m, ipc::Handle*) { messages.push_back(js::stringify(m)); });
+  cptest::run_with_watchdog(loop, 60s);
+  EXPECT_EQ(errors, std::vector<std::string>{"ERR_IPC_MESSAGE_TOO_LARGE"});
+  EXPECT_EQ(messages, std::vector<std::string>{R"({"after":true})"});
+  EXPECT_LT(peak_rss_kib() - before, 150 * 1024);  // never the whole 300 MB
+}
+
+TEST(Fork, StdioVariantsAllCarryIpcAndArraysMustHaveIt) {
+  for (const char* preset : {"pipe", "inherit", "ignore"}) {
+    Loop loop;
+    auto child = fork("env", {}, {.exec_path = kIpcChild, .stdio = StdioOption(preset)}, loop);
+    bool got = false;
+    child->on_message([&](const js::Value&, ipc::Handle*) { got = true; });
+    cptest::run_with_watchdog(loop);
+    EXPECT_TRUE(got) << preset;
+  }
+  try {
+    fork("x", {}, {.stdio = StdioOption{"pipe", "pipe", "pipe"}});
+    ADD_FAILURE() << "expected ERR_CHILD_PROCESS_IPC_REQUIRED";
+  } catch (const InvalidArgumentError& e) {
+    EXPECT_EQ(e.code(), "ERR_CHILD_PROCESS_IPC_REQUIRED");
+  }
+  EXPECT_THROW(fork("x", {}, {.serialization = Serialization::kAdvanced}), InvalidArgumentError);
+}
+
+TEST(Fork, DefaultsToThisExecutableWithModulePathAndArgs) {
+  Loop loop;
+  // This test binary forks itself; gtest lists its tests and exits.
+  auto child = fork("--gtest_list_tests", {"--gtest_filter=Fork.*"}, {.silent = true}, loop);
+  std::string out;
+  child->std_out()->on_data([&](std::string_view d) { out.append(d); });
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(child->exit_code(), 0);
+  EXPECT_NE(out.find("DefaultsToThisExecutableWithModulePathAndArgs"), std::string::npos) << out;
+  EXPECT_EQ(child->spawnargs()[1], "--gtest_list_tests");
+}
+
+TEST(Fork, ExecArgvComesBeforeTheModule) {
+  Loop loop;
+  auto child = fork("argv", {"a b"}, {.exec_path = kHelper, .exec_argv = {}, .silent = true}, loop);
+  std::string out;
+  child->std_out()->on_data([&](std::string_view d) { out.append(d); });
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(out, kHelper + "\nargv\na b\n");
+}
+
+}  // namespace
