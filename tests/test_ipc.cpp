@@ -141,6 +141,28 @@ TEST(IpcNode, CppParentPassesAListeningSocketToANodeChild) {
   EXPECT_EQ(report.find("type")->as_string(), "Server");
 }
 
+TEST(IpcNode, MessagesSentWhileAHandleAwaitsItsAckKeepTheirOrder) {
+  Loop loop;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  auto child = fork(kNodeDir + "/order_child.js", {}, {.exec_path = "node"}, loop);
+  std::vector<bool> returned;
+  returned.push_back(child->send("one"));
+  returned.push_back(child->send("two", sv[0]));
+  returned.push_back(child->send("three"));  // held until the ACK: the first held says true
+  returned.push_back(child->send("four"));   // later ones say false, as in Node
+  child->send("done");
+  close(sv[0]);
+  close(sv[1]);
+  js::Value report;
+  child->on_message([&](const js::Value& m, ipc::Handle*) { report = m; });
+  cptest::run_with_watchdog(loop, 30s);
+  EXPECT_EQ(returned, (std::vector<bool>{true, true, true, false}));
+  EXPECT_EQ(js::stringify(report),
+            R"([{"m":"one","handle":null},{"m":"two","handle":"Socket"},)"
+            R"({"m":"three","handle":null},{"m":"four","handle":null}])");
+}
+
 TEST(IpcNode, NodeParentPassesASocketToTheCppChild) {
   auto r = spawn_sync("node", {kNodeDir + "/handle_parent.js", kIpcChild}, {.timeout = 30s});
   EXPECT_EQ(r.status, 0) << r.std_err;
@@ -195,11 +217,15 @@ TEST(Ipc, SendCallbackSendAfterDisconnectAndDoubleDisconnect) {
   EXPECT_TRUE(child->send("first", [&](const std::optional<Error>& e) {
     log.push_back(std::string("first-callback:") + (e ? e->code : "none"));
   }));
+  bool closed = false;
+  child->on_close([&](auto, auto) { closed = true; });
   cptest::run_with_watchdog(loop);
   EXPECT_EQ(log, (std::vector<std::string>{"first-callback:none", "message:\"first\"",
                                            "late-callback:ERR_IPC_CHANNEL_CLOSED",
                                            "error:ERR_IPC_DISCONNECTED"}));
-  // Beyond Node: 'close' does fire after a parent-side disconnect (Node never emits it).
+  // Beyond Node: 'close' does fire after a parent-side disconnect (Node never emits it, which in
+  // C++ would keep the child object alive forever).
+  EXPECT_TRUE(closed);
   EXPECT_EQ(child->exit_code(), 0);
 }
 
