@@ -66,6 +66,21 @@ inline void run_with_watchdog(childproc::Loop& loop,
   }
 }
 
+// Runs the loop until `done()` holds (for loops that stay alive, e.g. with resident workers);
+// fails the test after `limit`.
+template <class Pred>
+void run_until(childproc::Loop& loop, Pred done,
+               std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    loop.run_once(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "condition not reached after " << limit.count() << " ms";
+      return;
+    }
+  }
+}
+
 // Collects everything a spawned child reports, for assertions after the loop ran.
 struct Observed {
   std::string out;

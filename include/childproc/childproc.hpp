@@ -7,6 +7,7 @@
 #include "childproc/exec.hpp"           // IWYU pragma: export
 #include "childproc/fork.hpp"           // IWYU pragma: export
 #include "childproc/ipc.hpp"            // IWYU pragma: export
+#include "childproc/jobs.hpp"           // IWYU pragma: export
 #include "childproc/json.hpp"           // IWYU pragma: export
 #include "childproc/loop.hpp"           // IWYU pragma: export
 #include "childproc/options.hpp"        // IWYU pragma: export

@@ -1,0 +1,94 @@
+// The executable job tests fork: it registers the test jobs and enters the job runtime.
+#include <signal.h>
+#include <unistd.h>
+
+#include <childproc/childproc.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace json = childproc::json;
+using childproc::jobs::Job;
+
+namespace {
+
+// Sends "progress" {jobId, number} `count` times, `interval_ms` apart, then finishes (and, as a
+// ChildJob, exits).
+struct TickJob : Job {
+  int count = 0, sent = 0;
+  json::Value job_id;
+  void handle(const json::Value& params) override {
+    count = static_cast<int>(params.find("count")->as_number());
+    job_id = *params.find("jobId");
+    tick(static_cast<int>(params.find("interval_ms")->as_number()));
+  }
+  void tick(int interval_ms) {
+    loop().set_timeout(std::chrono::milliseconds(interval_ms), [this, interval_ms] {
+      send("progress", json::Value::object({{"jobId", job_id}, {"number", ++sent}}));
+      if (sent < count) return tick(interval_ms);
+      finish(json::Value::object({{"ticks", sent}}));
+      if (is_child_job()) exit(0);
+    });
+  }
+};
+CHILDPROC_JOB("test/tick", TickJob);
+
+// Ignores SIGINT and never finishes: only SIGKILL ends it.
+struct StubbornJob : Job {
+  void handle(const json::Value&) override {
+    signal(SIGINT, SIG_IGN);
+    send("ready");
+    loop().set_timeout(std::chrono::hours(1), [] {});
+  }
+};
+CHILDPROC_JOB("test/stubborn", StubbornJob);
+
+struct ThrowJob : Job {
+  void handle(const json::Value&) override { throw std::runtime_error("boom from the job"); }
+};
+CHILDPROC_JOB("test/throw", ThrowJob);
+
+// Answers at once with its pid and the params: the pool round trip.
+struct EchoJob : Job {
+  void handle(const json::Value& params) override {
+    finish(json::Value::object({{"pid", static_cast<int>(getpid())}, {"params", params}}));
+    if (is_child_job()) exit(0);
+  }
+};
+CHILDPROC_JOB("test/echo", EchoJob);
+
+// Finishes after params.ms, reporting its pid.
+struct SlowJob : Job {
+  void handle(const json::Value& params) override {
+    auto ms = static_cast<int>(params.find("ms")->as_number());
+    loop().set_timeout(std::chrono::milliseconds(ms), [this] {
+      finish(json::Value::object({{"pid", static_cast<int>(getpid())}}));
+    });
+  }
+};
+CHILDPROC_JOB("test/slow", SlowJob);
+
+// The worker dies while running it.
+struct CrashJob : Job {
+  void handle(const json::Value&) override { std::abort(); }
+};
+CHILDPROC_JOB("test/crash", CrashJob);
+
+// A resident counter for call_func.
+struct CounterJob : Job {
+  double total = 0;
+  void handle(const json::Value&) override { finish(total); }
+  json::Value call(const std::string& func, const json::Array& params) override {
+    if (func == "add") return total += params.at(0).as_number();
+    if (func == "pid") return static_cast<int>(getpid());
+    return Job::call(func, params);
+  }
+};
+CHILDPROC_JOB("test/counter", CounterJob);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (auto code = childproc::jobs::run_if_job_process(argc, argv)) return *code;
+  return 2;  // only ever started as a job process
+}
