@@ -1,75 +1,76 @@
-// childproc at a glance: four things Node's child_process does, in C++.
-//   1. spawn() with piped output, read as it arrives on the event loop;
-//   2. spawn_sync() feeding the child's stdin and collecting its output;
-//   3. a timeout that kills a child that runs too long;
-//   4. a program that does not exist, reported as ENOENT.
+// The README's demo: ee-core's TimerJob, in C++. Two jobs run in child processes of this very
+// executable; each reports "job-timer-progress" {jobId, number} once a second for 10 seconds,
+// then resets its counter and exits. The parent prints the progress as it arrives and kills the
+// second job early (SIGINT, then SIGKILL after a second if it did not stop).
 #include <childproc/childproc.hpp>
 
 #include <chrono>
 #include <iostream>
-#include <string>
 
+namespace json = childproc::json;
 using namespace std::chrono_literals;
 
-namespace {
+// ---- The job: runs in the child ----------------------------------------------------------
+class TimerJob : public childproc::jobs::Job {
+ public:
+  void handle(const json::Value& params) override {
+    job_id_ = *params.find("jobId");
+    tick();
+  }
 
-void heading(const std::string& title) {
-  std::cout << "\n== " << title << " ==\n";
-}
+ private:
+  void tick() {
+    loop().set_timeout(1s, [this] {
+      ++number_;
+      send("job-timer-progress", json::Value::object({{"jobId", job_id_}, {"number", number_}}));
+      if (number_ < 10) return tick();
+      number_ = 0;  // reset, as ee-core's example does, then end the process
+      exit(0);
+    });
+  }
 
-std::string describe(std::optional<int> code, std::optional<int> signal) {
-  return code ? "code " + std::to_string(*code) : "signal " + childproc::signal_name(*signal);
-}
+  json::Value job_id_;
+  int number_ = 0;
+};
+CHILDPROC_JOB("example/timer", TimerJob);
 
-}  // namespace
+// ---- The parent --------------------------------------------------------------------------
+int main(int argc, char** argv) {
+  // Started by ChildJob as a job process? Then run the job and stop here.
+  if (auto code = childproc::jobs::run_if_job_process(argc, argv)) return *code;
 
-int main() {
-  childproc::Loop& loop = childproc::default_loop();
-
-  heading("1. spawn: ls -l /usr, output streamed as it arrives");
-  auto ls = childproc::spawn("ls", {"-l", "/usr"});
-  int chunks = 0;
-  std::string listing;
-  ls->on_spawn([&] { std::cout << "spawned pid " << *ls->pid() << "\n"; });
-  ls->std_out()->on_data([&](std::string_view chunk) {
-    ++chunks;
-    listing.append(chunk);
-  });
-  ls->on_exit(
-      [](auto code, auto signal) { std::cout << "exit: " << describe(code, signal) << "\n"; });
-  ls->on_close([&](auto code, auto signal) {
-    std::cout << listing << "close: " << describe(code, signal) << " after " << chunks
-              << " chunk(s) of output\n";
-  });
-  loop.run();
-
-  heading("2. spawn_sync: sort, with input on stdin");
-  auto sorted = childproc::spawn_sync("sort", {}, {.input = "pear\napple\nfig\n"});
-  std::cout << "input:  pear apple fig\noutput: ";
-  for (char c : sorted.std_out)
-    std::cout << (c == '\n' ? ' ' : c);
-  std::cout << "\nstatus: " << *sorted.status << ", pid was " << sorted.pid << "\n";
-
-  heading("3. timeout: sleep 30 killed after 200 ms");
+  auto& loop = childproc::default_loop();
   auto start = std::chrono::steady_clock::now();
-  auto sleeper = childproc::spawn("sleep", {"30"}, {.timeout = 200ms});
-  sleeper->on_exit([&](auto code, auto signal) {
+  auto stamp = [&] {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
-    std::cout << "exit: " << describe(code, signal) << " after " << ms.count()
-              << " ms (killed: " << std::boolalpha << sleeper->killed() << ")\n";
-  });
-  loop.run();
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "[%5.1fs] ", static_cast<double>(ms.count()) / 1000);
+    return std::string(buf);
+  };
 
-  heading("4. a missing program: an 'error' event, as in Node");
-  auto missing = childproc::spawn("no-such-program", {"--flag"});
-  missing->on_error([](const childproc::Error& e) {
-    std::cout << "error: " << e.message << " (code " << e.code << ", errno " << e.errnum
-              << ", syscall '" << e.syscall << "', failed at " << e.step << ")\n";
+  childproc::jobs::ChildJob jobs;
+  std::vector<std::shared_ptr<childproc::jobs::JobProcess>> tasks;
+  for (int id : {1, 2}) {
+    auto task = jobs.exec("example/timer", json::Value::object({{"jobId", id}}));
+    std::cout << stamp() << "job " << id << " started in process " << *task->pid() << "\n";
+    task->on("job-timer-progress", [&stamp](const json::Value& data) {
+      std::cout << stamp() << "job " << json::stringify(*data.find("jobId")) << " progress "
+                << json::stringify(*data.find("number")) << "\n";
+    });
+    task->on_exit([&stamp, id](std::optional<int> code, std::optional<int> signal) {
+      std::cout << stamp() << "job " << id << " ended: "
+                << (signal ? "killed by " + childproc::signal_name(*signal)
+                           : "exit code " + std::to_string(*code))
+                << "\n";
+    });
+    tasks.push_back(task);
+  }
+  loop.set_timeout(3500ms, [&] {
+    std::cout << stamp() << "killing job 2 early\n";
+    tasks[1]->kill();  // SIGINT; SIGKILL after 1 s if it is still running
   });
-  missing->on_close([](auto code, auto) { std::cout << "close: code " << *code << "\n"; });
   loop.run();
-  auto sync_missing = childproc::spawn_sync("no-such-program");
-  std::cout << "spawn_sync: result.error = " << sync_missing.error->message << "\n";
+  std::cout << stamp() << "all jobs done\n";
   return 0;
 }

@@ -1,0 +1,45 @@
+// ee-core's job pattern in Node, for comparison with bench/jobs_bench.cpp: a warm forked worker
+// answering a message (the pool case), and fork + message + exit per job (the ChildJob case).
+//   node bench/node/jobs_bench.js [iterations]
+'use strict';
+const {fork} = require('child_process');
+if (process.argv[2] === 'worker') {
+  process.on('message', (m) => {
+    process.send(m);
+    if (m.once) process.exit(0);
+  });
+  return;
+}
+const N = Number(process.argv[2] || 2000);
+const ns = () => process.hrtime.bigint();
+const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+async function warm() {
+  const w = fork(__filename, ['worker']);
+  const t = [];
+  for (let i = 0; i < N + 100; i++) {
+    const t0 = ns();
+    await new Promise((res) => { w.once('message', res); w.send({n: 1}); });
+    if (i >= 100) t.push(Number(ns() - t0) / 1000);
+  }
+  w.disconnect();
+  return median(t);
+}
+async function perJob() {
+  const t = [];
+  for (let i = 0; i < Math.min(N, 200); i++) {
+    const t0 = ns();
+    await new Promise((res) => {
+      const c = fork(__filename, ['worker']);
+      c.on('exit', res);
+      c.send({n: 1, once: true});
+    });
+    t.push(Number(ns() - t0) / 1000);
+  }
+  return median(t);
+}
+(async () => {
+  const w = await warm();
+  const p = await perJob();
+  console.log(`node ${process.version} warm worker round trip median ${w.toFixed(1)} us`);
+  console.log(`node ${process.version} fork per job median ${p.toFixed(1)} us`);
+})();
