@@ -1,4 +1,8 @@
 // ChildJob, ChildPoolJob and LoadBalancer against real job processes (tests/helpers/cp_job_host).
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <map>
 #include <set>
@@ -380,6 +384,23 @@ TEST(Pool, CallFuncReachesTheResidentInstance) {
   EXPECT_EQ(missing, "this job has no function 'nope'");
   pool.kill_all();
   cptest::run_with_watchdog(loop);
+}
+
+TEST(Registry, JobProcessesAreKilledWhenTheApplicationExits) {
+  auto r = spawn_sync(kJobHost, {"parent-exits"}, {.timeout = 20s});
+  ASSERT_EQ(r.status, 0) << r.std_err;
+  int pid = std::atoi(r.std_out.c_str());
+  ASSERT_GT(pid, 0);
+  // The job ignored SIGINT and was never stopped by its parent: it must be gone (or a zombie
+  // about to be reaped by init) now that the parent has exited. Wait through a pidfd: an event.
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    EXPECT_EQ(poll(&p, 1, 5000), 1) << "job process " << pid << " outlived its application";
+    close(fd);
+  } else {
+    EXPECT_EQ(errno, ESRCH);
+  }
 }
 
 TEST(LoadBalancer, DeterministicAlgorithms) {

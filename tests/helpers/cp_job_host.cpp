@@ -4,8 +4,10 @@
 
 #include <childproc/childproc.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 namespace json = childproc::json;
 using childproc::jobs::Job;
@@ -42,6 +44,17 @@ struct StubbornJob : Job {
   }
 };
 CHILDPROC_JOB("test/stubborn", StubbornJob);
+
+// Stuck in synchronous work (never back on its loop, so it never sees its parent go away) and
+// deaf to SIGINT: only the exit-time registry's SIGKILL ends it early.
+struct BlockingJob : Job {
+  void handle(const json::Value&) override {
+    signal(SIGINT, SIG_IGN);
+    send("ready");
+    std::this_thread::sleep_for(std::chrono::seconds(60));
+  }
+};
+CHILDPROC_JOB("test/blocking", BlockingJob);
 
 struct ThrowJob : Job {
   void handle(const json::Value&) override { throw std::runtime_error("boom from the job"); }
@@ -90,5 +103,18 @@ CHILDPROC_JOB("test/counter", CounterJob);
 
 int main(int argc, char** argv) {
   if (auto code = childproc::jobs::run_if_job_process(argc, argv)) return *code;
-  return 2;  // only ever started as a job process
+  if (argc > 1 && std::string(argv[1]) == "parent-exits") {
+    // A parent that starts a job ignoring SIGINT, prints its pid, and returns from main without
+    // stopping it: the exit-time registry must kill it.
+    childproc::jobs::ChildJob jobs({.exec_path = std::string(argv[0])});
+    auto task = jobs.exec("test/blocking");
+    bool ready = false;
+    task->on("ready", [&](const json::Value&) { ready = true; });
+    while (!ready)
+      childproc::default_loop().run_once();
+    std::printf("%d\n", *task->pid());
+    std::fflush(stdout);
+    return 0;
+  }
+  return 2;
 }
