@@ -205,6 +205,7 @@ void ChildProcess::maybe_close() {
     self->close_event_.clear();
     self->error_event_.clear();
     self->disconnect_event_.clear();
+    if (self->channel_) self->channel_->remove_all_listeners();
   });
 }
 

@@ -93,6 +93,15 @@ void Channel::remove_listener(ListenerId id) {
   update_watch();
 }
 
+void Channel::remove_all_listeners() {
+  message_.clear();
+  internal_.clear();
+  disconnect_.clear();
+  error_.clear();
+  close_.clear();
+  update_watch();
+}
+
 void Channel::ref() {
   referenced_ = true;
   update_watch();

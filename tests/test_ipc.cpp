@@ -230,6 +230,20 @@ TEST(Ipc, SendCallbackSendAfterDisconnectAndDoubleDisconnect) {
   EXPECT_EQ(child->exit_code(), 0);
 }
 
+TEST(Ipc, AListenerHoldingTheChildDoesNotKeepItAliveAfterClose) {
+  std::weak_ptr<ChildProcess> weak;
+  {
+    Loop loop;
+    auto child = fork("env", {}, {.exec_path = kIpcChild}, loop);
+    weak = child;
+    child->on_message([child](const js::Value&, ipc::Handle*) {});  // captures its own owner
+    child->on_exit([child](auto, auto) {});
+    child.reset();
+    cptest::run_with_watchdog(loop);
+    EXPECT_TRUE(weak.expired());  // 'close' released the listeners, and with them the cycle
+  }
+}
+
 TEST(Ipc, SendReturnsFalseUnderBackpressure) {
   Loop loop;
   // A child that never reads its channel: our queue must grow and send() must say so.

@@ -89,6 +89,8 @@ class Channel {
   // Fires once the descriptor is closed (after 'disconnect').
   ListenerId on_close(std::function<void()> fn) { return close_.on(std::move(fn)); }
   void remove_listener(ListenerId id);
+  // Drops every listener (their captures too), e.g. once the owner is done with the channel.
+  void remove_all_listeners();
 
   // By default the channel keeps its loop alive while it has 'message' or 'disconnect'
   // listeners (as a Node child's does); unref() drops that, ref() restores it.
