@@ -199,14 +199,7 @@ void ChildProcess::maybe_close() {
     loop_.core().cancel_on_destroy(registration_->closer);
     registration_.reset();
   }
-  loop_.next_tick([self = std::move(self_)] {
-    self->spawn_event_.clear();
-    self->exit_event_.clear();
-    self->close_event_.clear();
-    self->error_event_.clear();
-    self->disconnect_event_.clear();
-    if (self->channel_) self->channel_->remove_all_listeners();
-  });
+  loop_.next_tick([self = std::move(self_)] { self->release_listeners(); });
 }
 
 void ChildProcess::on_loop_destroyed() {
@@ -226,7 +219,17 @@ void ChildProcess::on_loop_destroyed() {
   streams_.clear();
   channel_.reset();
   closed_ = true;
+  release_listeners();  // no event can come any more; listeners may hold this object (a cycle)
   auto keep = std::move(self_);  // may destroy this object when `keep` goes out of scope
+}
+
+void ChildProcess::release_listeners() {
+  spawn_event_.clear();
+  exit_event_.clear();
+  close_event_.clear();
+  error_event_.clear();
+  disconnect_event_.clear();
+  if (channel_) channel_->remove_all_listeners();
 }
 
 ipc::Channel& ChildProcess::require_channel() const {

@@ -3,6 +3,7 @@
 // workers) and the registry that kills every job process when the application exits.
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -14,11 +15,14 @@ namespace childproc::jobs {
 
 namespace {
 
-// Every live job process; at exit, they are killed (ee-core's jobs registry).
+// Every live job process; at exit, they are killed (ee-core's jobs registry). The registry is
+// never destroyed: job processes may unregister during the default Loop's own destruction,
+// which comes later. Its kill runs from an atexit hook registered on first use, i.e. after the
+// Loop's construction, hence before the Loop's destructor.
 struct Registry {
   std::mutex mutex;
   std::set<JobProcess*> live;
-  ~Registry() {
+  void kill_all() {
     std::lock_guard lock(mutex);
     for (JobProcess* p : live)
       p->process().kill(SIGKILL);
@@ -26,8 +30,12 @@ struct Registry {
 };
 
 Registry& registry() {
-  static Registry r;
-  return r;
+  static Registry* r = [] {
+    auto* created = new Registry;
+    std::atexit([] { registry().kill_all(); });
+    return created;
+  }();
+  return *r;
 }
 
 std::string describe_exit(std::optional<int> code, std::optional<int> signal) {

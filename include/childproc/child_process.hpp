@@ -96,6 +96,7 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   void maybe_close();
   void release_process();
   void on_loop_destroyed();
+  void release_listeners();
   ipc::Channel& require_channel() const;
   void emit_error(const Error& error);
   void arm_timeout(std::chrono::milliseconds timeout, int kill_signal);
