@@ -281,12 +281,10 @@ bool ChildProcess::kill(int sig) {
 }
 
 void ChildProcess::ref() {
-  referenced_ = true;
   if (pidfd_ >= 0) loop_.core().set_ref(exit_watch_, true);
 }
 
 void ChildProcess::unref() {
-  referenced_ = false;
   if (pidfd_ >= 0) loop_.core().set_ref(exit_watch_, false);
 }
 

@@ -54,12 +54,10 @@ void Stream::resume() {
 }
 
 void Stream::ref() {
-  referenced_ = true;
   if (fd_ >= 0) loop_.set_ref(watch_, true);
 }
 
 void Stream::unref() {
-  referenced_ = false;
   if (fd_ >= 0) loop_.set_ref(watch_, false);
 }
 

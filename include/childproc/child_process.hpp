@@ -111,7 +111,6 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   std::optional<int> signal_code_;
   bool killed_ = false;
   bool connected_ = false;
-  bool referenced_ = true;
   bool closed_ = false;
   int pidfd_ = -1;
   std::uint64_t exit_watch_ = 0;

@@ -92,7 +92,6 @@ class Stream {
   bool reading_done_ = false;
   bool ending_ = false;
   bool needs_drain_ = false;
-  bool referenced_ = true;
   std::deque<PendingWrite> queue_;
   std::size_t queued_bytes_ = 0;
   std::size_t high_water_mark_ = 16 * 1024;
