@@ -3,6 +3,8 @@
 // whichever came first (a system error, the max_buffer overflow, or the exit) and call back once.
 #include "childproc/exec.hpp"
 
+#include "internal/capture.hpp"
+#include "internal/spawn_plan.hpp"
 #include "internal/utf8.hpp"
 
 #include <cstdio>
@@ -46,8 +48,12 @@ void finish(ExecState& st, ChildProcess& child, std::optional<int> code,
             std::optional<int> signal) {
   if (st.finished) return;
   st.finished = true;
-  std::string out = st.raw_bytes ? std::move(st.out) : detail::sanitize_utf8(st.out);
-  std::string err = st.raw_bytes ? std::move(st.err) : detail::sanitize_utf8(st.err);
+  std::string out = std::move(st.out);
+  std::string err = std::move(st.err);
+  if (!st.raw_bytes) {
+    detail::sanitize_utf8_in_place(out);
+    detail::sanitize_utf8_in_place(err);
+  }
   std::optional<ExecError> ex = std::move(st.error);
   if (!ex && code == 0 && !signal) {
     st.callback(std::nullopt, std::move(out), std::move(err));
@@ -71,7 +77,7 @@ void finish(ExecState& st, ChildProcess& child, std::optional<int> code,
 void collect(ExecState& st, ChildProcess& child, std::string& buffer, const char* stream_name,
              std::string_view chunk) {
   if (st.max_buffer == kUnlimited || buffer.size() + chunk.size() <= st.max_buffer) {
-    buffer.append(chunk);
+    detail::append_output(buffer, chunk);
     return;
   }
   buffer.append(chunk.substr(0, st.max_buffer - std::min(st.max_buffer, buffer.size())));
@@ -151,41 +157,43 @@ std::shared_ptr<ChildProcess> exec(const std::string& command, const ExecOptions
 std::string exec_file_sync(const std::string& file, const std::vector<std::string>& args,
                            const ExecSyncOptions& options) {
   bool raw_bytes = options.encoding == Encoding::kBuffer;
-  SpawnSyncResult r =
-      spawn_sync(file, args,
-                 SpawnSyncOptions{.cwd = options.cwd,
-                                  .env = options.env,
-                                  .stdio = options.stdio.value_or(StdioOption("pipe")),
-                                  .uid = options.uid,
-                                  .gid = options.gid,
-                                  .shell = options.shell.value_or(Shell(false)),
-                                  .windows_hide = options.windows_hide,
-                                  .timeout = options.timeout,
-                                  .kill_signal = options.kill_signal,
-                                  .input = options.input,
-                                  .max_buffer = options.max_buffer,
-                                  .close_timeout_after_exit = options.close_timeout_after_exit});
+  // Unmirrored: a large capture is then moved out, never copied.
+  SpawnSyncResult r = detail::run_spawn_sync(
+      file, args,
+      SpawnSyncOptions{.cwd = options.cwd,
+                       .env = options.env,
+                       .stdio = options.stdio.value_or(StdioOption("pipe")),
+                       .uid = options.uid,
+                       .gid = options.gid,
+                       .shell = options.shell.value_or(Shell(false)),
+                       .windows_hide = options.windows_hide,
+                       .timeout = options.timeout,
+                       .kill_signal = options.kill_signal,
+                       .input = options.input,
+                       .max_buffer = options.max_buffer,
+                       .close_timeout_after_exit = options.close_timeout_after_exit},
+      false);
+  if (!raw_bytes)
+    for (auto& slot : r.output)
+      if (slot) detail::sanitize_utf8_in_place(*slot);
+  auto slot = [&r](std::size_t i) -> std::string* {
+    return i < r.output.size() && r.output[i] ? &*r.output[i] : nullptr;
+  };
   // Node pipes stderr and then copies it to the parent's own stderr, unless stdio was given.
-  if (!options.stdio && !r.std_err.empty()) {
-    std::fwrite(r.std_err.data(), 1, r.std_err.size(), stderr);
+  if (std::string* err = slot(2); !options.stdio && err && !err->empty()) {
+    std::fwrite(err->data(), 1, err->size(), stderr);
     std::fflush(stderr);
   }
-  if (!raw_bytes) {
-    r.std_out = detail::sanitize_utf8(r.std_out);
-    r.std_err = detail::sanitize_utf8(r.std_err);
-    for (auto& slot : r.output)
-      if (slot) *slot = detail::sanitize_utf8(*slot);
-  }
-  if (r.error) {
-    std::string message = r.error->message;
+  if (r.error || r.status != 0) {
+    if (std::string* out = slot(1)) r.std_out = *out;
+    if (std::string* err = slot(2)) r.std_err = *err;
+    std::string message =
+        r.error ? r.error->message : "Command failed: " + command_line(file, args);
+    if (!r.error && !r.std_err.empty()) message += "\n" + r.std_err;
     throw ExecSyncError(message, std::move(r));
   }
-  if (r.status != 0) {
-    std::string message = "Command failed: " + command_line(file, args);
-    if (!r.std_err.empty()) message += "\n" + r.std_err;
-    throw ExecSyncError(message, std::move(r));
-  }
-  return std::move(r.std_out);
+  std::string* out = slot(1);
+  return out ? std::move(*out) : std::string();
 }
 
 std::string exec_sync(const std::string& command, const ExecSyncOptions& options) {

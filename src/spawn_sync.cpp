@@ -12,6 +12,7 @@
 #include <chrono>
 #include <csignal>
 
+#include "internal/capture.hpp"
 #include "internal/pipe.hpp"
 #include "internal/process.hpp"
 #include "internal/spawn_plan.hpp"
@@ -25,8 +26,9 @@ using Clock = std::chrono::steady_clock;
 class SyncRunner {
  public:
   SyncRunner(const detail::SpawnPlan& plan, const SpawnSyncOptions& options,
-             detail::Launch& launched, SpawnSyncResult& result)
-      : plan_(plan),
+             detail::Launch& launched, SpawnSyncResult& result, bool mirror_std_fields)
+      : mirror_std_fields_(mirror_std_fields),
+        plan_(plan),
         options_(options),
         result_(result),
         pidfd_(std::move(launched.process.handle)) {
@@ -50,6 +52,7 @@ class SyncRunner {
     if (plan_.timeout.count() > 0) deadline_ = Clock::now() + plan_.timeout;
     while (state_ != State::kDone)
       step();
+    if (!mirror_std_fields_) return;
     for (std::size_t i = 1; i < result_.output.size() && i < 3; ++i)
       if (result_.output[i]) (i == 1 ? result_.std_out : result_.std_err) = *result_.output[i];
   }
@@ -61,6 +64,7 @@ class SyncRunner {
     std::size_t index;
     detail::UniqueFd fd;
     bool reading = false;
+    bool grown = false;
     bool writing = false;
     std::size_t written = 0;
   };
@@ -134,20 +138,35 @@ class SyncRunner {
       return;
     }
     if (p.reading && (revents & (POLLIN | POLLERR | POLLHUP))) {
-      char buf[64 * 1024];
-      ssize_t n = detail::read_some(p.fd.get(), buf, sizeof buf);
-      if (n > 0) {
-        result_.output[p.index]->append(buf, static_cast<std::size_t>(n));
-        buffered_ += static_cast<std::size_t>(n);
-        // Node checks after each read and keeps what was read.
-        if (options_.max_buffer > 0 && buffered_ > options_.max_buffer) {
-          set_error(ENOBUFS, "spawnSync " + plan_.file);
-          kill_once(plan_.kill_signal);
-        }
-      } else if (n == 0 || n != -EAGAIN) {
-        p.fd.reset();  // EOF (or a read error: nothing more can come)
-      }
+      // A full read means more is waiting: read on (bounded, so other pipes are not starved)
+      // instead of paying a poll() per 64 KiB.
+      for (int round = 0; round < 16 && p.fd; ++round)
+        if (!read_once(p)) break;
     }
+  }
+
+  // One read from an output pipe; true if it filled the buffer (more may be waiting).
+  bool read_once(Pipe& p) {
+    char buf[64 * 1024];
+    ssize_t n = detail::read_some(p.fd.get(), buf, sizeof buf);
+    if (n <= 0) {
+      if (n != -EAGAIN) p.fd.reset();  // EOF (or a read error: nothing more can come)
+      return false;
+    }
+    bool full = n == sizeof buf;
+    if (full && !p.grown) {
+      p.grown = true;  // a fast writer: give it a bigger pipe
+      detail::grow_pipe_buffer(p.fd.get());
+    }
+    detail::append_output(*result_.output[p.index], {buf, static_cast<std::size_t>(n)});
+    buffered_ += static_cast<std::size_t>(n);
+    // Node checks after each read and keeps what was read.
+    if (options_.max_buffer > 0 && buffered_ > options_.max_buffer) {
+      set_error(ENOBUFS, "spawnSync " + plan_.file);
+      kill_once(plan_.kill_signal);
+      return false;
+    }
+    return full;
   }
 
   void close_all() {
@@ -167,6 +186,7 @@ class SyncRunner {
     detail::signal_process(pidfd_.get(), sig);
   }
 
+  bool mirror_std_fields_;
   const detail::SpawnPlan& plan_;
   const SpawnSyncOptions& options_;
   SpawnSyncResult& result_;
@@ -181,19 +201,28 @@ class SyncRunner {
 
 }  // namespace
 
-SpawnSyncResult spawn_sync(const std::string& file, const std::vector<std::string>& args,
-                           const SpawnSyncOptions& options) {
-  detail::SpawnPlan plan = detail::plan_spawn_sync(file, args, options);
-  detail::Launch launched = detail::launch(plan);
+namespace detail {
+
+SpawnSyncResult run_spawn_sync(const std::string& file, const std::vector<std::string>& args,
+                               const SpawnSyncOptions& options, bool mirror_std_fields) {
+  SpawnPlan plan = plan_spawn_sync(file, args, options);
+  Launch launched = launch(plan);
   SpawnSyncResult result;
   if (launched.failure) {
     result.error = make_system_error(launched.failure->err, "spawnSync " + plan.file, plan.file,
-                                     detail::error_spawnargs(plan));
+                                     error_spawnargs(plan));
     result.error->step = launched.failure->step;
     return result;
   }
-  SyncRunner(plan, options, launched, result).run();
+  SyncRunner(plan, options, launched, result, mirror_std_fields).run();
   return result;
+}
+
+}  // namespace detail
+
+SpawnSyncResult spawn_sync(const std::string& file, const std::vector<std::string>& args,
+                           const SpawnSyncOptions& options) {
+  return detail::run_spawn_sync(file, args, options, true);
 }
 
 }  // namespace childproc

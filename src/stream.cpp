@@ -75,6 +75,10 @@ void Stream::read_available() {
   for (int round = 0; round < kReadsPerWakeup; ++round) {
     ssize_t n = detail::read_some(fd_, buf, sizeof buf);
     if (n > 0) {
+      if (static_cast<std::size_t>(n) == sizeof buf && !pipe_grown_) {
+        pipe_grown_ = true;  // a fast writer: give it a bigger pipe
+        detail::grow_pipe_buffer(fd_);
+      }
       data_.emit(std::string_view(buf, static_cast<std::size_t>(n)));
       // A listener may have paused, destroyed or (through its owner) deleted this stream.
       if (alive.expired() || fd_ < 0 || paused_) return;

@@ -281,6 +281,27 @@ TEST(ExecFileSync, WithInput) {
   EXPECT_EQ(exec_file_sync("tr", {"a-z", "A-Z"}, {.input = "shout"}), "SHOUT");
 }
 
+// A capture past the huge-page threshold and past one grown pipe: every byte, in order. The
+// one invalid byte deep inside also checks that text mode replaces it where it is (the ASCII
+// fast path skips eight bytes at a time).
+TEST(ExecFileSync, LargeOutputArrivesWholeAndInOrder) {
+  std::string input(24u << 20, '\0');
+  for (std::size_t i = 0; i < input.size(); ++i)
+    input[i] = static_cast<char>('a' + (i * 7 + i / 4099) % 26);
+  ExecSyncOptions raw{.input = input, .encoding = Encoding::kBuffer, .max_buffer = 0};
+  std::string out = exec_file_sync(kHelper, {"cat"}, raw);
+  ASSERT_EQ(out.size(), input.size());
+  EXPECT_TRUE(out == input);
+
+  const std::size_t bad_at = (9u << 20) + 7;  // the last byte of an 8-byte word
+  input[bad_at] = '\xff';
+  ExecSyncOptions text{.input = input, .max_buffer = 0};
+  out = exec_file_sync(kHelper, {"cat"}, text);
+  std::string expected = input.substr(0, bad_at) + "\xEF\xBF\xBD" + input.substr(bad_at + 1);
+  ASSERT_EQ(out.size(), expected.size());
+  EXPECT_TRUE(out == expected);
+}
+
 // ---- co_await ----
 
 Task<std::string> word_count(Loop& loop) {

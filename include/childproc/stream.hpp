@@ -90,6 +90,7 @@ class Stream {
   bool writable_;
   bool paused_ = false;
   bool reading_done_ = false;
+  bool pipe_grown_ = false;  // F_SETPIPE_SZ tried once, when a read filled the whole buffer
   bool ending_ = false;
   bool needs_drain_ = false;
   std::deque<PendingWrite> queue_;

@@ -24,6 +24,12 @@ struct PipePair {
 // 0 or an errno.
 int make_pipe(PipeDirection direction, PipePair& out);
 
+// Called when a read filled the whole buffer it was given (a child that writes faster than we
+// read): grows a pipe's kernel buffer to the unprivileged maximum (1 MiB), so the child blocks
+// less often and each wakeup moves more. Best effort: sockets and the per-user pipe page limit
+// refuse it, which changes nothing. Not done up front, as that limit is shared by all pipes.
+void grow_pipe_buffer(int fd) noexcept;
+
 // Bytes read, 0 at EOF, or -errno (-EAGAIN when nothing is there).
 ssize_t read_some(int fd, char* buf, std::size_t size);
 // Bytes written or -errno; never raises SIGPIPE (-EPIPE instead).

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "childproc/options.hpp"
+#include "childproc/spawn_sync.hpp"
 #include "childproc/stdio.hpp"
 #include "internal/fd.hpp"
 #include "internal/process.hpp"
@@ -50,5 +51,10 @@ struct Launch {
 // Creates the pipes, starts the process, closes the child's ends. A pipe creation failure is
 // reported like a start failure (step "pipe").
 Launch launch(const SpawnPlan& plan);
+
+// spawn_sync() itself. With mirror_std_fields false, std_out/std_err stay empty and the bytes
+// are only in output[1]/output[2]: exec_file_sync takes them from there without a copy.
+SpawnSyncResult run_spawn_sync(const std::string& file, const std::vector<std::string>& args,
+                               const SpawnSyncOptions& options, bool mirror_std_fields);
 
 }  // namespace childproc::detail

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -45,20 +47,43 @@ inline Utf8Step next_utf8(std::string_view s, std::size_t i) {
 
 inline constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
 
+// Where the first ill-formed subsequence starts, or s.size(). Child output is mostly ASCII:
+// eight bytes are checked at a time until a byte with the high bit set.
+inline std::size_t first_invalid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (s.size() - i >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    Utf8Step step = next_utf8(s, i);
+    if (!step.valid) return i;
+    i += step.length;
+  }
+  return s.size();
+}
+
 // The text with every ill-formed subsequence replaced by U+FFFD.
 inline std::string sanitize_utf8(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size();) {
+  std::size_t i = first_invalid_utf8(in);
+  std::string out(in.substr(0, i));
+  if (i == in.size()) return out;
+  out.reserve(in.size() + kReplacementChar.size());
+  while (i < in.size()) {
     Utf8Step step = next_utf8(in, i);
-    if (step.valid) {
-      out.append(in.substr(i, step.length));
-    } else {
-      out.append(kReplacementChar);
-    }
+    out.append(step.valid ? in.substr(i, step.length) : kReplacementChar);
     i += step.length;
   }
   return out;
+}
+
+// The same, rewriting `s` only when it is not valid UTF-8 already (the usual case is no copy).
+inline void sanitize_utf8_in_place(std::string& s) {
+  if (first_invalid_utf8(s) != s.size()) s = sanitize_utf8(s);
 }
 
 }  // namespace childproc::detail

@@ -1,5 +1,5 @@
-// POSIX stdio pipes. stdout/stderr are real pipes (grown with F_SETPIPE_SZ on demand later for
-// throughput); stdin and extra fds are socket pairs, as libuv makes them, so that the parent can
+// POSIX stdio pipes. stdout/stderr are real pipes (grown with F_SETPIPE_SZ when a child fills
+// them); stdin and extra fds are socket pairs, as libuv makes them, so that the parent can
 // write with MSG_NOSIGNAL and never take a process-wide SIGPIPE.
 #include "internal/pipe.hpp"
 
@@ -37,6 +37,11 @@ int make_pipe(PipeDirection direction, PipePair& out) {
   out.parent.reset(fds[0]);
   out.child.reset(fds[1]);
   return set_nonblocking(out.parent.get());
+}
+
+void grow_pipe_buffer(int fd) noexcept {
+  // 1 MiB is /proc/sys/fs/pipe-max-size's default, what a process may set without privilege.
+  fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
 
 ssize_t read_some(int fd, char* buf, std::size_t size) {
