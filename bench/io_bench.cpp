@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <childproc/childproc.hpp>
+
 #include <cstdlib>
 #include <string>
+#include "interleaved.hpp"
 
 extern char** environ;
 
@@ -80,37 +82,67 @@ void BM_raw_read_loop_1mib_pipe(benchmark::State& state) {
   finish(state, got);
 }
 
-void BM_childproc_exec_file_sync(benchmark::State& state) {
+std::size_t exec_file_sync_capture() {
   childproc::ExecSyncOptions options;
   options.encoding = childproc::Encoding::kBuffer;
   options.max_buffer = 0;  // unlimited
+  return childproc::exec_file_sync(kWriter, {kBytesArg}, options).size();
+}
+
+std::size_t exec_file_async_capture(childproc::Loop& loop) {
+  childproc::ExecOptions options;
+  options.encoding = childproc::Encoding::kBuffer;
+  options.max_buffer = childproc::kUnlimited;
+  std::size_t got = 0;
+  childproc::exec_file(
+      kWriter, {kBytesArg}, options,
+      [&](const std::optional<childproc::ExecError>& error, std::string out, std::string) {
+        if (error) std::abort();
+        got = out.size();
+      },
+      loop);
+  loop.run();
+  return got;
+}
+
+void BM_childproc_exec_file_sync(benchmark::State& state) {
   std::size_t got = 0;
   for (auto _ : state)
-    got = childproc::exec_file_sync(kWriter, {kBytesArg}, options).size();
+    got = exec_file_sync_capture();
   finish(state, got);
 }
 
 void BM_childproc_exec_file_async(benchmark::State& state) {
   childproc::Loop loop;
-  childproc::ExecOptions options;
-  options.encoding = childproc::Encoding::kBuffer;
-  options.max_buffer = childproc::kUnlimited;
   std::size_t got = 0;
-  for (auto _ : state) {
-    childproc::exec_file(
-        kWriter, {kBytesArg}, options,
-        [&](const std::optional<childproc::ExecError>& error, std::string out, std::string) {
-          if (error) std::abort();
-          got = out.size();
-        },
-        loop);
-    loop.run();
-  }
+  for (auto _ : state)
+    got = exec_file_async_capture(loop);
   finish(state, got);
+}
+
+// All four, interleaved (bench/interleaved.hpp): what bench/run's table quotes.
+void BM_capture_interleaved(benchmark::State& state) {
+  childproc::Loop loop;
+  auto expect = [](std::size_t got) {
+    if (got != static_cast<std::size_t>(kBytes)) std::abort();
+  };
+  bench::Interleaved cases;
+  const double bytes = static_cast<double>(kBytes);
+  cases
+      .add(
+          "raw_read_loop_default_pipe", [&] { expect(raw_capture(0)); }, bytes)
+      .add(
+          "raw_read_loop_1mib_pipe", [&] { expect(raw_capture(1 << 20)); }, bytes)
+      .add(
+          "exec_file_sync", [&] { expect(exec_file_sync_capture()); }, bytes)
+      .add(
+          "exec_file_async", [&] { expect(exec_file_async_capture(loop)); }, bytes);
+  cases.run(state);
 }
 
 }  // namespace
 
+BENCHMARK(BM_capture_interleaved)->Iterations(4)->UseRealTime();
 BENCHMARK(BM_raw_read_loop_default_pipe)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_raw_read_loop_1mib_pipe)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_childproc_exec_file_sync)->UseRealTime()->Unit(benchmark::kMillisecond);

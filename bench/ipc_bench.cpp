@@ -1,7 +1,8 @@
 // IPC: a 100-byte message's round trip, and the one-way rate of a burst of them (child to
 // parent), over childproc's Node-compatible channel and over a raw socketpair, in one run.
-// Peers: the raw socketpair (fixed lines, no JSON, blocking calls: the floor) and a Node child
-// (C++ parent <-> Node). Node -> Node and Node -> C++ are measured by bench/node/ipc_bench.js.
+// Peers: the raw socketpair (fixed lines, no JSON, blocking calls: the floor; and the same waiting
+// in epoll_wait, the floor of any event loop) and a Node child (C++ parent <-> Node), interleaved
+// (bench/interleaved.hpp). Node -> Node and Node -> C++ are bench/node/ipc_bench.js.
 #include <benchmark/benchmark.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -14,6 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#include "interleaved.hpp"
 
 extern char** environ;
 namespace json = childproc::json;
@@ -64,43 +67,35 @@ struct RawPeer {
   }
 };
 
-void BM_raw_socketpair_round_trip(benchmark::State& state) {
-  RawPeer peer({"echo"});
+// One round trip / one burst over the raw socketpair (blocking calls).
+struct RawChannel {
+  RawPeer peer;
+  int epoll = -1;  // >= 0: wait in epoll_wait() before each read, as an event loop does
   char line[kLine];
-  std::memset(line, 'x', kLine - 1);
-  line[kLine - 1] = '\n';
-  for (auto _ : state) {
+  explicit RawChannel(const char* mode, bool use_epoll) : peer({mode, std::to_string(kBurst)}) {
+    std::memset(line, 'x', kLine - 1);
+    line[kLine - 1] = '\n';
+    if (!use_epoll) return;
+    epoll = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    check(epoll_ctl(epoll, EPOLL_CTL_ADD, peer.fd, &ev) == 0, "epoll_ctl");
+  }
+  ~RawChannel() {
+    if (epoll >= 0) close(epoll);
+  }
+  void round_trip() {
     check(write(peer.fd, line, kLine) == kLine, "write");
+    if (epoll >= 0) {
+      epoll_event ev;
+      check(epoll_wait(epoll, &ev, 1, -1) == 1, "epoll_wait");
+    }
     peer.read_exactly(line, kLine);
   }
-}
-
-// The same with both sides waiting in epoll_wait() before each read, as any event loop does
-// (childproc's, libuv's): not a peer, the floor for a loop-driven channel.
-void BM_raw_socketpair_epoll_round_trip(benchmark::State& state) {
-  RawPeer peer({"echo-epoll"});
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  check(epoll_ctl(ep, EPOLL_CTL_ADD, peer.fd, &ev) == 0, "epoll_ctl");
-  char line[kLine];
-  std::memset(line, 'x', kLine - 1);
-  line[kLine - 1] = '\n';
-  for (auto _ : state) {
+  void burst() {
     check(write(peer.fd, line, kLine) == kLine, "write");
-    check(epoll_wait(ep, &ev, 1, -1) == 1, "epoll_wait");
-    peer.read_exactly(line, kLine);
-  }
-  close(ep);
-}
-
-void BM_raw_socketpair_one_way(benchmark::State& state) {
-  RawPeer peer({"stream", std::to_string(kBurst)});
-  char request[kLine] = {};
-  static char buf[1 << 16];
-  for (auto _ : state) {
-    check(write(peer.fd, request, kLine) == kLine, "write");
-    // Count lines as they come: the raw reader still finds message boundaries.
+    // Count lines as they come: even the raw reader finds message boundaries.
+    static char buf[1 << 16];
     long lines = 0;
     while (lines < kBurst) {
       ssize_t n = read(peer.fd, buf, sizeof buf);
@@ -111,73 +106,106 @@ void BM_raw_socketpair_one_way(benchmark::State& state) {
         ++lines;
     }
   }
-  state.SetItemsProcessed(state.iterations() * kBurst);
-}
+};
 
-// A forked child with childproc's channel: the C++ child, or a Node script.
-std::shared_ptr<childproc::ChildProcess> fork_peer(bool node, childproc::Loop& loop) {
-  if (node)
-    return childproc::fork(CHILDPROC_BENCH_NODE_DIR "/ipc_bench.js", {"child"},
-                           {.exec_path = "node"}, loop);
-  return childproc::fork("ipc-bench", {}, {.exec_path = CHILDPROC_BENCH_IPC_CHILD}, loop);
-}
-
-void stop_peer(childproc::ChildProcess& child, childproc::Loop& loop) {
-  child.disconnect();
-  loop.run();  // until it has exited and closed
-}
-
-void round_trip(benchmark::State& state, bool node) {
-  childproc::Loop loop;
-  auto child = fork_peer(node, loop);
+// childproc's channel to a forked child: the C++ child, or the Node script.
+struct ForkedChannel {
+  childproc::Loop& loop;
+  std::shared_ptr<childproc::ChildProcess> child;
+  long received = 0;
   const json::Value message = json::Value::object({{"pad", std::string(89, 'x')}});
-  long replies = 0;
-  child->on_message([&](const json::Value&, childproc::ipc::Handle*) { ++replies; });
-  for (auto _ : state) {
-    long want = replies + 1;
-    child->send(message);
-    while (replies < want)
+  const json::Value request = json::Value::object({{"stream", static_cast<double>(kBurst)}});
+  ForkedChannel(bool node, childproc::Loop& l) : loop(l) {
+    child = node ? childproc::fork(CHILDPROC_BENCH_NODE_DIR "/ipc_bench.js", {"child"},
+                                   {.exec_path = "node"}, loop)
+                 : childproc::fork("ipc-bench", {}, {.exec_path = CHILDPROC_BENCH_IPC_CHILD}, loop);
+    child->on_message([this](const json::Value&, childproc::ipc::Handle*) { ++received; });
+  }
+  ~ForkedChannel() {
+    // Until this child has closed: other peers on the same loop keep it alive, so not run().
+    bool closed = false;
+    child->on_close([&](std::optional<int>, std::optional<int>) { closed = true; });
+    child->disconnect();
+    while (!closed)
       loop.run_once();
   }
-  stop_peer(*child, loop);
-}
-
-void one_way(benchmark::State& state, bool node) {
-  childproc::Loop loop;
-  auto child = fork_peer(node, loop);
-  long received = 0;
-  child->on_message([&](const json::Value&, childproc::ipc::Handle*) { ++received; });
-  const json::Value request = json::Value::object({{"stream", static_cast<double>(kBurst)}});
-  for (auto _ : state) {
-    long want = received + kBurst;
-    child->send(request);
+  void exchange(const json::Value& m, long replies) {
+    long want = received + replies;
+    child->send(m);
     while (received < want)
       loop.run_once();
   }
-  state.SetItemsProcessed(state.iterations() * kBurst);
-  stop_peer(*child, loop);
+  void round_trip() { exchange(message, 1); }
+  void burst() { exchange(request, kBurst); }
+};
+
+// Round trips, all peers interleaved (bench/interleaved.hpp).
+void BM_ipc_round_trip_interleaved(benchmark::State& state) {
+  childproc::Loop loop;
+  RawChannel raw("echo", false);
+  RawChannel raw_epoll("echo-epoll", true);
+  ForkedChannel cpp(false, loop);
+  ForkedChannel node(true, loop);
+  bench::Interleaved cases;
+  cases.add("raw_socketpair", [&] { raw.round_trip(); })
+      .add("raw_socketpair_epoll", [&] { raw_epoll.round_trip(); })
+      .add("childproc_cpp_child", [&] { cpp.round_trip(); })
+      .add("childproc_node_child", [&] { node.round_trip(); });
+  cases.run(state);
 }
 
+// One-way bursts of kBurst messages, child to parent, all peers interleaved.
+void BM_ipc_one_way_interleaved(benchmark::State& state) {
+  childproc::Loop loop;
+  RawChannel raw("stream", false);
+  ForkedChannel cpp(false, loop);
+  ForkedChannel node(true, loop);
+  bench::Interleaved cases;
+  cases
+      .add(
+          "raw_socketpair", [&] { raw.burst(); }, kBurst)
+      .add(
+          "childproc_cpp_child", [&] { cpp.burst(); }, kBurst)
+      .add(
+          "childproc_node_child", [&] { node.burst(); }, kBurst);
+  cases.run(state);
+}
+
+// Each peer alone, for profiling.
 void BM_childproc_round_trip(benchmark::State& state) {
-  round_trip(state, false);
+  childproc::Loop loop;
+  ForkedChannel cpp(false, loop);
+  for (auto _ : state)
+    cpp.round_trip();
 }
+
 void BM_childproc_one_way(benchmark::State& state) {
-  one_way(state, false);
+  childproc::Loop loop;
+  ForkedChannel cpp(false, loop);
+  for (auto _ : state)
+    cpp.burst();
+  state.SetItemsProcessed(state.iterations() * kBurst);
 }
-void BM_childproc_to_node_round_trip(benchmark::State& state) {
-  round_trip(state, true);
+
+void BM_raw_socketpair_round_trip(benchmark::State& state) {
+  RawChannel raw("echo", false);
+  for (auto _ : state)
+    raw.round_trip();
 }
-void BM_childproc_to_node_one_way(benchmark::State& state) {
-  one_way(state, true);
+
+void BM_raw_socketpair_one_way(benchmark::State& state) {
+  RawChannel raw("stream", false);
+  for (auto _ : state)
+    raw.burst();
+  state.SetItemsProcessed(state.iterations() * kBurst);
 }
 
 }  // namespace
 
+BENCHMARK(BM_ipc_round_trip_interleaved)->Iterations(5000)->UseRealTime();
+BENCHMARK(BM_ipc_one_way_interleaved)->Iterations(10)->UseRealTime();
 BENCHMARK(BM_raw_socketpair_round_trip)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_raw_socketpair_epoll_round_trip)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_childproc_round_trip)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_childproc_to_node_round_trip)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_raw_socketpair_one_way)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_childproc_one_way)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_childproc_to_node_one_way)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 
 #include "internal/utf8.hpp"
@@ -136,7 +137,7 @@ class Parser {
     enter(depth);
     ++i_;  // '{'
     Object members;
-    std::unordered_map<std::string, std::size_t> index;  // a repeated key replaces in place
+    std::unordered_map<std::string, std::size_t> index;  // built only for large objects
     skip_ws();
     if (i_ < s_.size() && s_[i_] == '}') {
       ++i_;
@@ -151,11 +152,11 @@ class Parser {
       ++i_;
       skip_ws();
       Value v = parse_value(depth);
-      auto [it, fresh] = index.try_emplace(key, members.size());
-      if (fresh) {
-        members.emplace_back(std::move(key), std::move(v));
+      if (std::optional<std::size_t> at = find_member(members, index, key)) {
+        members[*at].second = std::move(v);
       } else {
-        members[it->second].second = std::move(v);
+        if (!index.empty()) index.emplace(key, members.size());
+        members.emplace_back(std::move(key), std::move(v));
       }
       skip_ws();
       if (i_ < s_.size() && s_[i_] == ',') {
@@ -188,6 +189,25 @@ class Parser {
     }
     i_ += 4;
     return v;
+  }
+
+  // Where `key` already is (a repeated key replaces in place), if it is. A message's objects
+  // are small: a linear search, and a hash index only past kIndexFrom members.
+  static std::optional<std::size_t> find_member(const Object& members,
+                                                std::unordered_map<std::string, std::size_t>& index,
+                                                const std::string& key) {
+    constexpr std::size_t kIndexFrom = 16;
+    if (members.size() < kIndexFrom) {
+      for (std::size_t i = 0; i < members.size(); ++i)
+        if (members[i].first == key) return i;
+      return std::nullopt;
+    }
+    if (index.empty())
+      for (std::size_t i = 0; i < members.size(); ++i)
+        index.emplace(members[i].first, i);
+    auto it = index.find(key);
+    if (it == index.end()) return std::nullopt;
+    return it->second;
   }
 
   std::string parse_string() {
@@ -310,14 +330,22 @@ class Parser {
 
 void stringify_string(std::string_view s, std::string& out) {
   static const char hex[] = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out += '"';
   for (std::size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      out += static_cast<char>(c);
-      ++i;
+    // Copy the run that needs no escaping in one go.
+    std::size_t run = i;
+    while (run < s.size()) {
+      auto r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r >= 0x80 || r == '"' || r == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
       continue;
     }
+    auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
         case '"':

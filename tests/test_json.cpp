@@ -13,8 +13,11 @@ namespace {
 
 // Runs a node script and returns its stdout lines. Fails (never skips) without node: CI
 // installs it.
-std::vector<std::string> node_lines(const std::string& script) {
-  auto r = spawn_sync("node", {"-e", script}, {.max_buffer = 0});
+std::vector<std::string> node_lines(const std::string& script,
+                                    const std::vector<std::string>& args = {}) {
+  std::vector<std::string> argv = {"-e", script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = spawn_sync("node", argv, {.max_buffer = 0});
   EXPECT_FALSE(r.error) << "node is needed for this test: " << (r.error ? r.error->message : "");
   EXPECT_EQ(r.status, 0) << r.std_err;
   std::vector<std::string> lines;
@@ -108,11 +111,19 @@ TEST(Json, StringsRoundTripByteForByte) {
 }
 
 TEST(Json, ObjectsKeepOrderAndDuplicateKeysBehaveAsJsonParse) {
+  // The third: repeated keys in an object past the parser's linear-search size (16 members).
+  std::string large = "{";
+  for (int k = 0; k < 20; ++k)
+    large += "\"k" + std::to_string(k) + "\":" + std::to_string(k) + ",";
+  large += R"("k3":"again","new":1,"k19":"last","k0":[0]})";
   auto lines = node_lines(R"JS(
     console.log(JSON.stringify(JSON.parse('{"b":1,"a":[true,false,null,{}],"c":{"d":[]},"b":2}')));
     console.log(JSON.stringify({z: 1, y: {x: [1, 'two', {w: null}]}, '': 0}));
-  )JS");
-  ASSERT_EQ(lines.size(), 2u);
+    console.log(JSON.stringify(JSON.parse(process.argv[1])));
+  )JS",
+                          {large});
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(js::stringify(js::parse(large)), lines[2]);
   EXPECT_EQ(js::stringify(js::parse(R"({"b":1,"a":[true,false,null,{}],"c":{"d":[]},"b":2})")),
             lines[0]);
   EXPECT_EQ(js::stringify(js::parse(lines[1])), lines[1]);

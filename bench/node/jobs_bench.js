@@ -1,6 +1,7 @@
-// ee-core's job pattern in Node, for comparison with bench/jobs_bench.cpp: a warm forked worker
+// ee-core's job pattern in Node, the peer of bench/jobs_bench.cpp: a warm forked worker
 // answering a message (the pool case), and fork + message + exit per job (the ChildJob case).
 //   node bench/node/jobs_bench.js [iterations]
+// Prints one JSON object per case: {"name", "median_us"}.
 'use strict';
 const {fork} = require('child_process');
 if (process.argv[2] === 'worker') {
@@ -12,7 +13,7 @@ if (process.argv[2] === 'worker') {
 }
 const N = Number(process.argv[2] || 2000);
 const ns = () => process.hrtime.bigint();
-const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 async function warm() {
   const w = fork(__filename, ['worker']);
   const t = [];
@@ -26,7 +27,7 @@ async function warm() {
 }
 async function perJob() {
   const t = [];
-  for (let i = 0; i < Math.min(N, 200); i++) {
+  for (let i = 0; i < Math.min(N, 100); i++) {
     const t0 = ns();
     await new Promise((res) => {
       const c = fork(__filename, ['worker']);
@@ -38,8 +39,6 @@ async function perJob() {
   return median(t);
 }
 (async () => {
-  const w = await warm();
-  const p = await perJob();
-  console.log(`node ${process.version} warm worker round trip median ${w.toFixed(1)} us`);
-  console.log(`node ${process.version} fork per job median ${p.toFixed(1)} us`);
+  console.log(JSON.stringify({name: 'node_warm_worker_round_trip', median_us: await warm()}));
+  console.log(JSON.stringify({name: 'node_fork_per_job', median_us: await perJob()}));
 })();

@@ -1,33 +1,47 @@
-// Node's spawnSync / spawn of the same tiny static child as bench/spawn_bench.cpp, for the
-// same-session comparison in docs/benchmarks.md.
-//   node bench/node/spawn_bench.js <path/to/bench_tiny> [runs] [heapGiB]
+// Node's spawnSync / spawn, the peers of bench/spawn_bench.cpp: the same children, the parent
+// holding a touched Buffer of 0, 1 or 4 GiB (off V8's heap, so fork() must copy its page tables).
+//   node bench/node/spawn_bench.js <path/to/bench_tiny> [heapGiB] [runs]
+// Prints one JSON object per case: {"name", "median_us"}.
 'use strict';
 const cp = require('child_process');
-const file = process.argv[2];
-const runs = Number(process.argv[3] || 1000);
-const heapGiB = Number(process.argv[4] || 0);
-if (heapGiB > 0) {
-  globalThis.__keep = Buffer.alloc(heapGiB * 1024 * 1024 * 1024, 1);  // touched, outside V8's heap
-}
+const tiny = process.argv[2];
+const heapGiB = Number(process.argv[3] || 0);
+const runs = Number(process.argv[4] || (heapGiB > 0 ? 15 : 300));
+if (heapGiB > 0) globalThis.__keep = Buffer.alloc(heapGiB * 1024 * 1024 * 1024, 1);
 const ns = () => process.hrtime.bigint();
-const median = (a) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)];
-for (let i = 0; i < 20; i++) cp.spawnSync(file);
-const sync = [];
-for (let i = 0; i < runs; i++) {
-  const t0 = ns();
-  if (cp.spawnSync(file, [], {stdio: 'ignore'}).status !== 0) throw new Error('child failed');
-  sync.push(Number(ns() - t0) / 1000);
-}
-(async () => {
-  const async = [];
+const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+function syncCase(file) {
+  for (let i = 0; i < 5; i++) cp.spawnSync(file, [], {stdio: 'ignore'});
+  const t = [];
   for (let i = 0; i < runs; i++) {
-    await new Promise((res, rej) => {
+    const t0 = ns();
+    if (cp.spawnSync(file, [], {stdio: 'ignore'}).status !== 0) throw new Error('child failed');
+    t.push(Number(ns() - t0) / 1000);
+  }
+  return median(t);
+}
+
+async function asyncCase(file) {
+  const t = [];
+  for (let i = 0; i < runs + 5; i++) {
+    await new Promise((resolve, reject) => {
       const t0 = ns();
       const c = cp.spawn(file, [], {stdio: 'ignore'});
-      c.on('error', rej);
-      c.on('exit', () => { async.push(Number(ns() - t0) / 1000); res(); });
+      c.on('error', reject);
+      c.on('exit', () => {
+        if (i >= 5) t.push(Number(ns() - t0) / 1000);
+        resolve();
+      });
     });
   }
-  console.log(`node ${process.version} heap=${heapGiB}GiB spawnSync(ignore) median ${median(sync).toFixed(1)} us`);
-  console.log(`node ${process.version} heap=${heapGiB}GiB spawn(ignore)->exit median ${median(async).toFixed(1)} us`);
+  return median(t);
+}
+
+(async () => {
+  for (const [child, file] of [['tiny', tiny], ['bin_true', '/bin/true']]) {
+    const tag = `${child}/heap_gib:${heapGiB}`;
+    console.log(JSON.stringify({name: `node_spawnSync/${tag}`, median_us: syncCase(file)}));
+    console.log(JSON.stringify({name: `node_spawn/${tag}`, median_us: await asyncCase(file)}));
+  }
 })();
