@@ -1,5 +1,7 @@
-// Paired measurement for a noisy shared machine: every case runs once per iteration, in an
-// order that rotates, so each one sees the same host contention as its peers; each case's
+// Paired measurement for a noisy shared machine: every case runs once per iteration, in a fresh
+// random order, so each one sees the same host contention as its peers (and, equally often,
+// the aftermath of a heavy peer: a fixed order once billed the teardown of a 4 GiB fork's page
+// tables to whichever case always came next); each case's
 // median over the iterations becomes a counter ("<case>_us", and "<case>_per_s" when it moves
 // a known number of items). Ratios between counters of one benchmark are then fair even when
 // the machine's speed drifts by 2x during the run, which it does on a 2-vCPU VM.
@@ -9,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -23,17 +26,20 @@ class Interleaved {
   }
 
   void run(benchmark::State& state) {
-    std::size_t first = 0;
+    std::vector<std::size_t> order(cases_.size());
+    for (std::size_t k = 0; k < order.size(); ++k)
+      order[k] = k;
+    std::mt19937 shuffle_rng(12345);
     for (auto _ : state) {
-      for (std::size_t k = 0; k < cases_.size(); ++k) {
-        Case& c = cases_[(first + k) % cases_.size()];
+      std::shuffle(order.begin(), order.end(), shuffle_rng);
+      for (std::size_t k : order) {
+        Case& c = cases_[k];
         auto t0 = std::chrono::steady_clock::now();
         c.run();
         c.samples_us.push_back(
             std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
                 .count());
       }
-      first = (first + 1) % cases_.size();
     }
     for (Case& c : cases_) {
       if (c.samples_us.empty()) continue;

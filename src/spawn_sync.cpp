@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <memory>
 
 #include "internal/capture.hpp"
 #include "internal/pipe.hpp"
@@ -147,15 +148,17 @@ class SyncRunner {
 
   // One read from an output pipe; true if it filled the buffer (more may be waiting).
   bool read_once(Pipe& p) {
-    char buf[64 * 1024];
-    ssize_t n = detail::read_some(p.fd.get(), buf, sizeof buf);
+    if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(kReadSize);
+    char* buf = read_buffer_.get();
+    ssize_t n = detail::read_some(p.fd.get(), buf, kReadSize);
     if (n <= 0) {
       if (n != -EAGAIN) p.fd.reset();  // EOF (or a read error: nothing more can come)
       return false;
     }
-    bool full = n == sizeof buf;
-    if (full && !p.grown) {
-      p.grown = true;  // a fast writer: give it a bigger pipe
+    // A read that took a whole default-sized pipe (64 KiB) means a fast writer: give it a bigger
+    // pipe, once.
+    if (static_cast<std::size_t>(n) >= 64 * 1024 && !p.grown) {
+      p.grown = true;
       detail::grow_pipe_buffer(p.fd.get());
     }
     detail::append_output(*result_.output[p.index], {buf, static_cast<std::size_t>(n)});
@@ -166,7 +169,7 @@ class SyncRunner {
       kill_once(plan_.kill_signal);
       return false;
     }
-    return full;
+    return static_cast<std::size_t>(n) == kReadSize;
   }
 
   void close_all() {
@@ -196,6 +199,9 @@ class SyncRunner {
   std::optional<Clock::time_point> deadline_;
   Clock::time_point drain_deadline_;
   std::size_t buffered_ = 0;
+  // Allocated on the first read: 256 KiB per read() moves a grown (1 MiB) pipe in four calls.
+  static constexpr std::size_t kReadSize = 256 * 1024;
+  std::unique_ptr<char[]> read_buffer_;
   bool killed_ = false;
 };
 
