@@ -311,8 +311,22 @@ bool Channel::enqueue(std::string bytes, int handle_fd, SendCallback callback,
     handle_in_flight_ = -2;  // pending: set to the descriptor once written
     handle_in_flight_bytes_ = o.bytes;
   }
-  queue_.push_back(std::move(o));
   queued_bytes_ += size;
+  // A non-empty queue means the socket is full and its writable watch will flush: trying a
+  // write per message would only collect EAGAINs. Behind it, a plain message joins the last
+  // queued one, so that a burst leaves in a few large writes instead of one per message. (Not
+  // into an entry with a callback: that callback would fire later than its own bytes left.)
+  if (!queue_.empty()) {
+    Outgoing& last = queue_.back();
+    if (handle_fd < 0 && last.handle_fd < 0 && !last.callback) {
+      last.bytes += o.bytes;
+      last.callback = std::move(o.callback);
+    } else {
+      queue_.push_back(std::move(o));
+    }
+    return queued_bytes_ < kBackpressureBytes;
+  }
+  queue_.push_back(std::move(o));
   flush();
   return queued_bytes_ < kBackpressureBytes;
 }
