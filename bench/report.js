@@ -54,19 +54,21 @@ function section(title, base, metric, rows) {
   const b = get(base);
   const baseValue = b && b[key];
   lines.push('', `## ${title}`, '');
-  lines.push(`| case | median | vs ${rows.find((r) => r[1] === base)?.[0] ?? base} |`, '|---|---|---|');
+  const baseLabel = rows.find((r) => r[1] === base)?.[0] ?? base;
+  lines.push(`| case | median | vs ${baseLabel.replace(/\|/g, '\\|')} |`, '|---|---|---|');
   const rowsOut = [];
+  const cell = (t) => t.replace(/\|/g, '\\|');  // a '|' inside a markdown table cell
   for (const [label, name] of rows) {
     const r = get(name);
     if (!r || r[key] === undefined) {
-      lines.push(`| ${label} | (not run) | |`);
+      lines.push(`| ${cell(label)} | (not run) | |`);
       continue;
     }
     const v = r[key];
     const ratio = baseValue ? v / baseValue : undefined;
     const shown = metric === 'us' ? fmtUs(v)
                 : metric === 'bytes' ? `${(v / 1e9).toFixed(2)} GB/s` : fmtRate(v);
-    lines.push(`| ${label} | ${shown} | ${ratio === undefined ? '' : ratio.toFixed(2) + 'x'} |`);
+    lines.push(`| ${cell(label)} | ${shown} | ${ratio === undefined ? '' : ratio.toFixed(2) + 'x'} |`);
     rowsOut.push({label, name, [key]: v, ratio});
   }
   out.sections.push({title, base, metric, rows: rowsOut});
