@@ -148,18 +148,21 @@ class SyncRunner {
 
   // One read from an output pipe; true if it filled the buffer (more may be waiting).
   bool read_once(Pipe& p) {
-    if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(kReadSize);
-    char* buf = read_buffer_.get();
-    ssize_t n = detail::read_some(p.fd.get(), buf, kReadSize);
+    // Most children write little: the stack buffer, until a pipe has come back full.
+    char small[kSmallReadSize];
+    char* buf = read_buffer_ ? read_buffer_.get() : small;
+    std::size_t size = read_buffer_ ? kReadSize : kSmallReadSize;
+    ssize_t n = detail::read_some(p.fd.get(), buf, size);
     if (n <= 0) {
       if (n != -EAGAIN) p.fd.reset();  // EOF (or a read error: nothing more can come)
       return false;
     }
     // A read that took a whole default-sized pipe (64 KiB) means a fast writer: give it a bigger
     // pipe, once.
-    if (static_cast<std::size_t>(n) >= 64 * 1024 && !p.grown) {
+    if (static_cast<std::size_t>(n) >= kSmallReadSize && !p.grown) {
       p.grown = true;
       detail::grow_pipe_buffer(p.fd.get());
+      if (!read_buffer_) read_buffer_ = std::make_unique<char[]>(kReadSize);
     }
     detail::append_output(*result_.output[p.index], {buf, static_cast<std::size_t>(n)});
     buffered_ += static_cast<std::size_t>(n);
@@ -169,7 +172,7 @@ class SyncRunner {
       kill_once(plan_.kill_signal);
       return false;
     }
-    return static_cast<std::size_t>(n) == kReadSize;
+    return static_cast<std::size_t>(n) == size;
   }
 
   void close_all() {
@@ -199,7 +202,9 @@ class SyncRunner {
   std::optional<Clock::time_point> deadline_;
   Clock::time_point drain_deadline_;
   std::size_t buffered_ = 0;
-  // Allocated on the first read: 256 KiB per read() moves a grown (1 MiB) pipe in four calls.
+  // Allocated once a pipe has come back full: 256 KiB per read() moves a grown (1 MiB) pipe in
+  // four calls.
+  static constexpr std::size_t kSmallReadSize = 64 * 1024;
   static constexpr std::size_t kReadSize = 256 * 1024;
   std::unique_ptr<char[]> read_buffer_;
   bool killed_ = false;

@@ -25,6 +25,12 @@ int set_nonblocking(int fd) {
   return 0;
 }
 
+// For a descriptor we just created: its only status flag is the access mode, which F_SETFL
+// ignores, so no F_GETFL first (one system call per pipe, on every spawn).
+int set_nonblocking_fresh(int fd) {
+  return fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ? errno : 0;
+}
+
 }  // namespace
 
 int make_pipe(PipeDirection direction, PipePair& out) {
@@ -36,7 +42,7 @@ int make_pipe(PipeDirection direction, PipePair& out) {
   if (rc != 0) return errno;
   out.parent.reset(fds[0]);
   out.child.reset(fds[1]);
-  return set_nonblocking(out.parent.get());
+  return set_nonblocking_fresh(out.parent.get());
 }
 
 void grow_pipe_buffer(int fd) noexcept {
