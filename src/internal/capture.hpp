@@ -2,6 +2,7 @@
 // and a child can write gigabytes. Platform-neutral logic over one platform hook.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
