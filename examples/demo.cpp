@@ -49,28 +49,32 @@ int main(int argc, char** argv) {
     return std::string(buf);
   };
 
+  std::cout << "childproc demo: ee-core's TimerJob in C++. Two jobs run in child processes and\n"
+               "report progress once a second for 10 s; job 2 is killed after 3.5 s (SIGINT,\n"
+               "then SIGKILL if it lingers). Each line is stamped with the time since the start.\n"
+            << std::endl;
   childproc::jobs::ChildJob jobs;
   std::vector<std::shared_ptr<childproc::jobs::JobProcess>> tasks;
   for (int id : {1, 2}) {
     auto task = jobs.exec("example/timer", json::Value::object({{"jobId", id}}));
-    std::cout << stamp() << "job " << id << " started in process " << *task->pid() << "\n";
+    std::cout << stamp() << "job " << id << " started in process " << *task->pid() << std::endl;
     task->on("job-timer-progress", [&stamp](const json::Value& data) {
       std::cout << stamp() << "job " << json::stringify(*data.find("jobId")) << " progress "
-                << json::stringify(*data.find("number")) << "\n";
+                << json::stringify(*data.find("number")) << std::endl;
     });
     task->on_exit([&stamp, id](std::optional<int> code, std::optional<int> signal) {
       std::cout << stamp() << "job " << id << " ended: "
                 << (signal ? "killed by " + childproc::signal_name(*signal)
                            : "exit code " + std::to_string(*code))
-                << "\n";
+                << std::endl;
     });
     tasks.push_back(task);
   }
   loop.set_timeout(3500ms, [&] {
-    std::cout << stamp() << "killing job 2 early\n";
+    std::cout << stamp() << "killing job 2 early" << std::endl;
     tasks[1]->kill();  // SIGINT; SIGKILL after 1 s if it is still running
   });
   loop.run();
-  std::cout << stamp() << "all jobs done\n";
+  std::cout << stamp() << "all jobs done" << std::endl;
   return 0;
 }

@@ -29,17 +29,17 @@ int main() {
   heading("1. spawn: ls -l /usr, output streamed as it arrives");
   auto ls = childproc::spawn("ls", {"-l", "/usr"});
   int chunks = 0;
-  std::string listing;
-  ls->on_spawn([&] { std::cout << "spawned pid " << *ls->pid() << "\n"; });
+  ls->on_spawn([&] { std::cout << "spawned pid " << *ls->pid() << std::endl; });
   ls->std_out()->on_data([&](std::string_view chunk) {
+    // Printed the moment it arrives: 'exit' may come before or after it, as in Node.
     ++chunks;
-    listing.append(chunk);
+    std::cout << "[chunk " << chunks << ", " << chunk.size() << " bytes]\n" << chunk << std::flush;
   });
   ls->on_exit(
-      [](auto code, auto signal) { std::cout << "exit: " << describe(code, signal) << "\n"; });
+      [](auto code, auto signal) { std::cout << "exit: " << describe(code, signal) << std::endl; });
   ls->on_close([&](auto code, auto signal) {
-    std::cout << listing << "close: " << describe(code, signal) << " after " << chunks
-              << " chunk(s) of output\n";
+    std::cout << "close: " << describe(code, signal) << " after " << chunks
+              << " chunk(s) of output (close waits for the exit and every pipe)" << std::endl;
   });
   loop.run();
 

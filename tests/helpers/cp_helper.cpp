@@ -131,8 +131,10 @@ int run(const std::vector<std::string>& a) {
     closedir(d);
     std::sort(fds.begin(), fds.end());
     std::string out;
-    for (int fd : fds)
-      out += (out.empty() ? "" : " ") + std::to_string(fd);
+    for (int fd : fds) {
+      if (!out.empty()) out += ' ';
+      out += std::to_string(fd);
+    }
     say(out);
     return 0;
   }
