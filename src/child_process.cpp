@@ -118,7 +118,7 @@ void ChildProcess::arm_timeout(std::chrono::milliseconds timeout, int kill_signa
   timeout_timer_ = loop_.set_timeout(timeout, [this, kill_signal] {
     timeout_timer_.reset();
     try {
-      kill(kill_signal);
+      timed_out_ = kill(kill_signal);
     } catch (const SystemError& e) {
       emit_error(e.error());  // Node re-emits what kill() throws from the timer as 'error'
     }

@@ -47,6 +47,14 @@ constexpr Named kSignalNames[] = {
 #ifdef SIGPWR
     CP_NAME(SIGPWR),
 #endif
+// Aliases come last: signal_name() gives the first name of a number, as Node reports a death by
+// 6 as SIGABRT and by 29 as SIGIO; signal_number() knows every name os.constants.signals has.
+#ifdef SIGIOT
+    CP_NAME(SIGIOT),
+#endif
+#ifdef SIGPOLL
+    CP_NAME(SIGPOLL),
+#endif
 };
 #undef CP_NAME
 

@@ -21,14 +21,21 @@ std::string command_line(const std::string& file, const std::vector<std::string>
   return cmd;
 }
 
+// One captured stream: its text (or bytes) and, in text mode, the start of a UTF-8 sequence that
+// the next chunk completes.
+struct Captured {
+  std::string data;
+  std::string held;
+};
+
 // What one exec_file call keeps between its listeners.
 struct ExecState {
   std::string cmd;
   bool raw_bytes = false;
   std::size_t max_buffer = 0;
   int kill_signal = 15;
-  std::string out;
-  std::string err;
+  Captured out;
+  Captured err;
   std::optional<ExecError> error;  // a system error or the max_buffer overflow, first one wins
   bool finished = false;
   ExecCallback callback;
@@ -43,44 +50,17 @@ ExecError from_system_error(const Error& e) {
   return ex;
 }
 
-// Node's exithandler: called from 'error' and from 'close', reports exactly once.
-void finish(ExecState& st, ChildProcess& child, std::optional<int> code,
-            std::optional<int> signal) {
-  if (st.finished) return;
-  st.finished = true;
-  std::string out = std::move(st.out);
-  std::string err = std::move(st.err);
-  if (!st.raw_bytes) {
-    detail::sanitize_utf8_in_place(out);
-    detail::sanitize_utf8_in_place(err);
-  }
-  std::optional<ExecError> ex = std::move(st.error);
-  if (!ex && code == 0 && !signal) {
-    st.callback(std::nullopt, std::move(out), std::move(err));
+// Keeps `data` (decoded already in text mode) for one stream, as Node's onChildStdout does: the
+// length is counted in bytes; past max_buffer the rest of the chunk is cut (in bytes, or in
+// UTF-16 units for text, Node's slice) and the child is killed (both streams destroyed).
+void keep(ExecState& st, ChildProcess& child, Captured& c, const char* stream_name,
+          std::string_view data) {
+  if (st.max_buffer == kUnlimited || c.data.size() + data.size() <= st.max_buffer) {
+    detail::append_output(c.data, data);
     return;
   }
-  if (!ex) {
-    ex.emplace();
-    ex->message = "Command failed: " + st.cmd + "\n" + err;
-    ex->exit_code = code;
-  }
-  ex->killed = ex->killed || child.killed();
-  if (!ex->signal) ex->signal = signal;
-  ex->cmd = st.cmd;
-  ex->std_out = out;
-  ex->std_err = err;
-  st.callback(ex, std::move(out), std::move(err));
-}
-
-// Appends a chunk to one stream's buffer; past max_buffer, keeps exactly max_buffer bytes and
-// kills the child as Node does (both streams destroyed, then kill_signal).
-void collect(ExecState& st, ChildProcess& child, std::string& buffer, const char* stream_name,
-             std::string_view chunk) {
-  if (st.max_buffer == kUnlimited || buffer.size() + chunk.size() <= st.max_buffer) {
-    detail::append_output(buffer, chunk);
-    return;
-  }
-  buffer.append(chunk.substr(0, st.max_buffer - std::min(st.max_buffer, buffer.size())));
+  std::size_t room = st.max_buffer - std::min(st.max_buffer, c.data.size());
+  c.data.append(st.raw_bytes ? data.substr(0, room) : detail::utf16_prefix(data, room));
   if (!st.error) {
     ExecError ex;
     ex.name = "RangeError";
@@ -97,6 +77,55 @@ void collect(ExecState& st, ChildProcess& child, std::string& buffer, const char
   }
   if (Stream* s = child.std_out()) s->destroy();
   if (Stream* s = child.std_err()) s->destroy();
+}
+
+// A chunk as it arrives. In text mode it is decoded as Node's StringDecoder does: a sequence cut
+// by the chunk's end waits for the next chunk; invalid bytes become U+FFFD.
+void collect(ExecState& st, ChildProcess& child, Captured& c, const char* stream_name,
+             std::string_view chunk) {
+  if (st.raw_bytes) return keep(st, child, c, stream_name, chunk);
+  std::string joined;
+  if (!c.held.empty()) {
+    joined = std::move(c.held);
+    joined.append(chunk);
+    chunk = joined;
+  }
+  std::size_t tail = detail::incomplete_utf8_tail(chunk);
+  std::string_view text = chunk.substr(0, chunk.size() - tail);
+  c.held.assign(chunk.substr(text.size()));
+  if (detail::first_invalid_utf8(text) == text.size()) return keep(st, child, c, stream_name, text);
+  keep(st, child, c, stream_name, detail::sanitize_utf8(text));
+}
+
+// Node's exithandler: called from 'error' and from 'close', reports exactly once.
+void finish(ExecState& st, ChildProcess& child, std::optional<int> code,
+            std::optional<int> signal) {
+  if (st.finished) return;
+  st.finished = true;
+  // The decoder's end: a sequence the output stopped inside is one U+FFFD, counted like output.
+  // (Streams destroyed by an error never end, as in Node.)
+  for (auto [c, name] : {std::pair{&st.out, "stdout"}, std::pair{&st.err, "stderr"}})
+    if (!c->held.empty() && !st.error)
+      keep(st, child, *c, name, detail::sanitize_utf8(std::exchange(c->held, {})));
+  std::string out = std::move(st.out.data);
+  std::string err = std::move(st.err.data);
+  std::optional<ExecError> ex = std::move(st.error);
+  if (!ex && code == 0 && !signal) {
+    st.callback(std::nullopt, std::move(out), std::move(err));
+    return;
+  }
+  if (!ex) {
+    ex.emplace();
+    ex->message = "Command failed: " + st.cmd + "\n" + err;
+    ex->exit_code = code;
+  }
+  ex->killed = ex->killed || child.killed();
+  ex->timed_out = child.timed_out();
+  if (!ex->signal) ex->signal = signal;
+  ex->cmd = st.cmd;
+  ex->std_out = out;
+  ex->std_err = err;
+  st.callback(ex, std::move(out), std::move(err));
 }
 
 }  // namespace
@@ -156,7 +185,6 @@ std::shared_ptr<ChildProcess> exec(const std::string& command, const ExecOptions
 
 std::string exec_file_sync(const std::string& file, const std::vector<std::string>& args,
                            const ExecSyncOptions& options) {
-  bool raw_bytes = options.encoding == Encoding::kBuffer;
   // Unmirrored: a large capture is then moved out, never copied.
   SpawnSyncResult r = detail::run_spawn_sync(
       file, args,
@@ -170,12 +198,10 @@ std::string exec_file_sync(const std::string& file, const std::vector<std::strin
                        .timeout = options.timeout,
                        .kill_signal = options.kill_signal,
                        .input = options.input,
+                       .encoding = options.encoding,
                        .max_buffer = options.max_buffer,
                        .close_timeout_after_exit = options.close_timeout_after_exit},
       false);
-  if (!raw_bytes)
-    for (auto& slot : r.output)
-      if (slot) detail::sanitize_utf8_in_place(*slot);
   auto slot = [&r](std::size_t i) -> std::string* {
     return i < r.output.size() && r.output[i] ? &*r.output[i] : nullptr;
   };

@@ -108,15 +108,22 @@ KillSignal::KillSignal(std::string_view name) {
   name.copy(name_, std::min(name.size(), sizeof name_ - 1));
 }
 
+// Node's convertToValidSignal: a number must be a signal's (0 is none: a kill signal of 0 would
+// kill nothing), a name is taken in any case ("sigterm").
 int KillSignal::resolve() const {
   if (name_[0] == '\0') {
-    if (number_ < 0 || (number_ > 0 && signal_name(number_).empty()))
+    if (signal_name(number_).empty())
       throw InvalidArgumentError("ERR_UNKNOWN_SIGNAL",
                                  "Unknown signal: " + std::to_string(number_));
     return number_;
   }
-  if (!name_too_long_)
-    if (auto n = signal_number(name_)) return *n;
+  if (!name_too_long_) {
+    char upper[sizeof name_] = {};
+    for (std::size_t i = 0; name_[i] != '\0'; ++i)
+      upper[i] =
+          name_[i] >= 'a' && name_[i] <= 'z' ? static_cast<char>(name_[i] - 'a' + 'A') : name_[i];
+    if (auto n = signal_number(upper)) return *n;
+  }
   throw InvalidArgumentError("ERR_UNKNOWN_SIGNAL", std::string("Unknown signal: ") + name_ +
                                                        (name_too_long_ ? "..." : ""));
 }
@@ -154,6 +161,11 @@ ListenerId AbortSignal::add_listener(std::function<void()> fn) {
 void AbortSignal::remove_listener(ListenerId id) {
   std::lock_guard lock(state_->mutex);
   std::erase_if(state_->listeners, [id](const auto& l) { return l.first == id; });
+}
+
+std::size_t AbortSignal::listener_count() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->listeners.size();
 }
 
 AbortController::AbortController() : state_(std::make_shared<AbortSignal::State>()) {}

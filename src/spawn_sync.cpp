@@ -17,6 +17,7 @@
 #include "internal/pipe.hpp"
 #include "internal/process.hpp"
 #include "internal/spawn_plan.hpp"
+#include "internal/utf8.hpp"
 
 namespace childproc {
 
@@ -53,6 +54,9 @@ class SyncRunner {
     if (plan_.timeout.count() > 0) deadline_ = Clock::now() + plan_.timeout;
     while (state_ != State::kDone)
       step();
+    if (options_.encoding == Encoding::kUtf8)
+      for (auto& slot : result_.output)
+        if (slot) detail::sanitize_utf8_in_place(*slot);
     if (!mirror_std_fields_) return;
     for (std::size_t i = 1; i < result_.output.size() && i < 3; ++i)
       if (result_.output[i]) (i == 1 ? result_.std_out : result_.std_err) = *result_.output[i];
@@ -90,6 +94,7 @@ class SyncRunner {
     auto now = Clock::now();
     if (deadline_ && now >= *deadline_ && state_ == State::kRunning) {
       deadline_.reset();
+      result_.timed_out = true;
       set_error(ETIMEDOUT, "spawnSync " + plan_.file);
       kill_once(plan_.kill_signal);
     }

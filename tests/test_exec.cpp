@@ -129,6 +129,42 @@ TEST(ExecFile, MaxBufferBoundaryIsStrictlyGreater) {
   EXPECT_FALSE(run_exec_file(kHelper, {"write", "3000000"}, {.max_buffer = kUnlimited}).error);
 }
 
+// Node counts max_buffer in bytes, but with a text encoding it cuts the overflowing chunk with
+// String.prototype.slice, in UTF-16 units: "中文测试\n" (13 bytes, 5 units) with max_buffer 10 is
+// an overflow that keeps all 5 characters.
+TEST(ExecFile, MaxBufferWithTextCountsBytesAndCutsCharacters) {
+  const std::string text = "\xE4\xB8\xAD\xE6\x96\x87\xE6\xB5\x8B\xE8\xAF\x95\n";  // 中文测试\n
+  Outcome ten = run_exec_file(kHelper, {"print", "1", text}, {.max_buffer = 10});
+  ASSERT_TRUE(ten.error);
+  EXPECT_EQ(ten.error->code, "ERR_CHILD_PROCESS_STDIO_MAXBUFFER");
+  EXPECT_EQ(ten.out, text);
+  Outcome three = run_exec_file(kHelper, {"print", "1", text}, {.max_buffer = 3});
+  EXPECT_EQ(three.out, text.substr(0, 9));  // 中文测
+  Outcome bytes = run_exec_file(kHelper, {"print", "1", text},
+                                {.encoding = Encoding::kBuffer, .max_buffer = 10});
+  EXPECT_EQ(bytes.out, text.substr(0, 10));
+  // A character outside the BMP is two units, and is kept whole or not at all.
+  const std::string faces = "\xF0\x9F\x98\x80\xF0\x9F\x98\x80";  // two U+1F600
+  Outcome astral = run_exec_file(kHelper, {"print", "1", faces}, {.max_buffer = 3});
+  EXPECT_EQ(astral.out, faces.substr(0, 4));
+  Outcome fits = run_exec_file(kHelper, {"print", "1", text}, {.max_buffer = 13});
+  EXPECT_FALSE(fits.error);
+  EXPECT_EQ(fits.out, text);
+}
+
+// A character cut between two writes is held back, never turned into U+FFFD; one the output ends
+// inside is one U+FFFD, as Node's decoder flushes it.
+TEST(ExecFile, TextDecodingHoldsACharacterCutBetweenChunks) {
+  const std::string text = "ab\xF0\x9F\x98\x80" "cd";
+  for (std::size_t at = 2; at <= 6; ++at) {
+    Outcome o = run_exec_file(kHelper, {"print-split", text, std::to_string(at)});
+    EXPECT_FALSE(o.error);
+    EXPECT_EQ(o.out, text) << "cut at " << at;
+  }
+  Outcome cut = run_exec_file(kHelper, {"print", "1", "ab\xF0\x9F\x98"});
+  EXPECT_EQ(cut.out, "ab\xEF\xBF\xBD");
+}
+
 TEST(Exec, TimeoutSetsKilledAndSignal) {
   Outcome o = run_exec_file(kHelper, {"sleep", "10000"}, {.timeout = 100ms});
   ASSERT_TRUE(o.error);

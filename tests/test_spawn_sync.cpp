@@ -147,3 +147,13 @@ TEST(SpawnSync, ShellPipeline) {
 }
 
 }  // namespace
+
+TEST(SpawnSync, EncodingUtf8GivesTextAndTheDefaultKeepsTheBytes) {
+  const std::string bytes = "ok \xFF\xC3";  // an invalid byte, then a cut sequence
+  SpawnSyncResult raw = spawn_sync(kHelper, {"print", "1", bytes});
+  EXPECT_EQ(raw.std_out, bytes);
+  EXPECT_EQ(raw.output[1], bytes);
+  SpawnSyncResult text = spawn_sync(kHelper, {"print", "2", bytes}, {.encoding = Encoding::kUtf8});
+  EXPECT_EQ(text.std_err, "ok \xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(text.output[2], text.std_err);
+}

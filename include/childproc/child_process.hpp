@@ -46,6 +46,8 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   std::optional<int> signal_code() const { return signal_code_; }
   // True once kill() delivered a signal (not a promise that the child died).
   bool killed() const { return killed_; }
+  // Beyond Node 20: true once the `timeout` option fired and kill_signal was sent.
+  bool timed_out() const { return timed_out_; }
   // True while an IPC channel is open.
   bool connected() const { return connected_; }
   const std::string& spawnfile() const { return spawnfile_; }
@@ -110,6 +112,7 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   std::optional<int> exit_code_;
   std::optional<int> signal_code_;
   bool killed_ = false;
+  bool timed_out_ = false;
   bool connected_ = false;
   bool closed_ = false;
   int pidfd_ = -1;

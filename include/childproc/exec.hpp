@@ -28,17 +28,15 @@ namespace childproc {
 // max_buffer value that disables the limit (Node's Infinity).
 inline constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
 
-// How output is handed back: text (UTF-8; invalid sequences become U+FFFD, as Node's decoder
-// does) or the raw bytes unchanged (Node's encoding: 'buffer').
-enum class Encoding { kUtf8, kBuffer };
-
 struct ExecOptions {
   std::optional<std::string> cwd{};
   std::optional<Env> env{};
   Encoding encoding = Encoding::kUtf8;
   std::chrono::milliseconds timeout{0};
-  // Bytes kept per stream; more kills the child with ERR_CHILD_PROCESS_STDIO_MAXBUFFER.
-  // 0 means any output at all is too much (as Node); kUnlimited disables the check.
+  // Bytes per stream; more kills the child with ERR_CHILD_PROCESS_STDIO_MAXBUFFER. 0 means any
+  // output at all is too much (as Node); kUnlimited disables the check. As Node: counted in bytes
+  // of output; with a text encoding, what is kept of the chunk that overflows is cut in UTF-16
+  // units (Node's string slice), never inside a UTF-8 sequence.
   std::size_t max_buffer = 1024 * 1024;
   KillSignal kill_signal = "SIGTERM";
   std::optional<std::uint32_t> uid{};
@@ -61,6 +59,7 @@ struct ExecError {
   std::string code;                   // Node's err.code when it is a string: "ENOENT", "ABORT_ERR",
                                       // "ERR_CHILD_PROCESS_STDIO_MAXBUFFER"; empty otherwise
   bool killed = false;                // the child was sent a signal (timeout, max_buffer, abort)
+  bool timed_out = false;             // beyond Node 20: the `timeout` option killed it
   std::optional<int> signal;          // the signal that ended it
   std::string cmd;                    // the command line: file and args joined with spaces
   std::optional<Error> system_error;  // errno, syscall, path, spawnargs when a system call failed
@@ -112,6 +111,7 @@ class ExecSyncError : public std::runtime_error {
   const std::vector<std::optional<std::string>>& output() const { return result_.output; }
   // ENOENT, ETIMEDOUT, ENOBUFS...; nullopt for a plain non-zero exit.
   const std::optional<Error>& error() const { return result_.error; }
+  bool timed_out() const { return result_.timed_out; }
 
  private:
   SpawnSyncResult result_;

@@ -72,6 +72,8 @@ class AbortSignal {
   // Calls fn once when the signal is aborted (at once, on this thread, if it already is).
   ListenerId add_listener(std::function<void()> fn);
   void remove_listener(ListenerId id);
+  // Listeners still waiting for abort() (Node: events.getEventListeners(signal, 'abort')).
+  std::size_t listener_count() const;
 
  private:
   friend class AbortController;
@@ -91,6 +93,10 @@ class AbortController {
 };
 
 enum class Serialization { kJson, kAdvanced };
+
+// How captured output is handed back: text (UTF-8; invalid sequences become U+FFFD, as Node's
+// decoder does) or the raw bytes unchanged (Node's encoding: 'buffer').
+enum class Encoding { kUtf8, kBuffer };
 
 struct SpawnOptions {
   std::optional<std::string> cwd{};    // nullopt or "": the parent's
@@ -126,6 +132,9 @@ struct SpawnSyncOptions {
   std::chrono::milliseconds timeout{0};  // > 0: kill after this long, error ETIMEDOUT
   KillSignal kill_signal = "SIGTERM";
   std::optional<std::string> input{};  // written to the child's stdin, which is then closed
+  // Node's `encoding`: kBuffer (the default, as Node) keeps the bytes; kUtf8 gives text, invalid
+  // UTF-8 replaced by U+FFFD.
+  Encoding encoding = Encoding::kBuffer;
   // Bytes of output kept across all pipes before the child is killed with ENOBUFS; 0: unlimited
   // (as in Node's spawnSync, unlike exec).
   std::size_t max_buffer = 1024 * 1024;

@@ -24,6 +24,7 @@ struct SpawnSyncResult {
   // ENOENT/EACCES/... with syscall "spawnSync <file>"; ETIMEDOUT after timeout; ENOBUFS after
   // max_buffer was exceeded.
   std::optional<Error> error;
+  bool timed_out = false;  // beyond Node 20: the `timeout` option killed it (error ETIMEDOUT)
 };
 
 // Throws InvalidArgumentError for bad arguments (as Node throws); OS failures go to `error`.

@@ -81,6 +81,34 @@ inline std::string sanitize_utf8(std::string_view in) {
   return out;
 }
 
+// How many bytes at the end of `s` start a sequence that is valid so far but incomplete: what a
+// streaming decoder (Node's StringDecoder) holds back until the next chunk.
+inline std::size_t incomplete_utf8_tail(std::string_view s) {
+  for (std::size_t back = 1; back <= 3 && back <= s.size(); ++back) {
+    auto b = static_cast<unsigned char>(s[s.size() - back]);
+    if ((b & 0xC0) == 0x80) continue;  // a continuation byte: its lead is further back
+    if (b < 0xC2 || b > 0xF4) return 0;
+    Utf8Step step = next_utf8(s, s.size() - back);
+    return !step.valid && step.length == back ? back : 0;  // ran out, not ill-formed
+  }
+  return 0;
+}
+
+// The longest prefix of valid UTF-8 `text` that is at most `units` UTF-16 code units long, as
+// JavaScript's String.prototype.slice(0, units) cuts, except that a character outside the BMP is
+// never split into a lone surrogate.
+inline std::string_view utf16_prefix(std::string_view text, std::size_t units) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    Utf8Step step = next_utf8(text, i);
+    std::size_t cost = step.length == 4 ? 2 : 1;
+    if (cost > units) break;
+    units -= cost;
+    i += step.length;
+  }
+  return text.substr(0, i);
+}
+
 // The same, rewriting `s` only when it is not valid UTF-8 already (the usual case is no copy).
 inline void sanitize_utf8_in_place(std::string& s) {
   if (first_invalid_utf8(s) != s.size()) s = sanitize_utf8(s);

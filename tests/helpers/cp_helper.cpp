@@ -119,6 +119,13 @@ int run(const std::vector<std::string>& a) {
     write_all(fd, a.at(2).data(), a.at(2).size());
     return 0;
   }
+  if (cmd == "print-split") {  // print TEXT to stdout in two writes: bytes [0, AT), then the rest
+    std::size_t at = std::strtoull(a.at(2).c_str(), nullptr, 10);
+    write_all(1, a.at(1).data(), at);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the parent read a chunk
+    write_all(1, a.at(1).data() + at, a.at(1).size() - at);
+    return 0;
+  }
   if (cmd == "list-fds") {  // open descriptors, excluding the one used to list them
     DIR* d = opendir("/proc/self/fd");
     if (!d) return 2;
