@@ -155,7 +155,9 @@ TEST(ExecFile, MaxBufferWithTextCountsBytesAndCutsCharacters) {
 // A character cut between two writes is held back, never turned into U+FFFD; one the output ends
 // inside is one U+FFFD, as Node's decoder flushes it.
 TEST(ExecFile, TextDecodingHoldsACharacterCutBetweenChunks) {
-  const std::string text = "ab\xF0\x9F\x98\x80" "cd";
+  const std::string text =
+      "ab\xF0\x9F\x98\x80"
+      "cd";
   for (std::size_t at = 2; at <= 6; ++at) {
     Outcome o = run_exec_file(kHelper, {"print-split", text, std::to_string(at)});
     EXPECT_FALSE(o.error);
