@@ -53,6 +53,15 @@ std::shared_ptr<JobProcess> JobProcess::start(const std::string& kind,
   jp->child_ = fork(
       "--childproc-job", {kind},
       {.exec_path = exec_path, .stdio = StdioOption{"ignore", "inherit", "inherit", "ipc"}}, loop);
+  if (!jp->child_->pid()) {
+    // ENOENT, EACCES, EAGAIN, EMFILE...: known now (the child's 'error' follows on the next
+    // tick). No exit will come, so jobs given to this process fail with this instead.
+    int err = -jp->child_->exit_code().value_or(0);
+    jp->exited_ = true;
+    jp->start_error_ =
+        "job process could not start: spawn " + jp->child_->spawnfile() + " " + errno_name(err);
+    return jp;
+  }
   std::weak_ptr<JobProcess> weak = jp;
   jp->child_->on_message([weak](const json::Value& m, ipc::Handle*) {
     if (auto self = weak.lock()) self->on_message(m);
@@ -118,6 +127,7 @@ void JobProcess::kill(std::chrono::milliseconds timeout) {
 }
 
 void JobProcess::run(const std::string& job_path, const json::Value& params, RunOptions options) {
+  if (start_error_) return fail_unstarted(std::move(options.callback));
   std::string id = next_job_id();
   Pending& p = pending_[id];
   p.callback = std::move(options.callback);
@@ -147,8 +157,17 @@ void JobProcess::run(const std::string& job_path, const json::Value& params, Run
       {{"cmd", "run"}, {"jobPath", job_path}, {"jobParams", params}, {"jobId", id}}));
 }
 
+void JobProcess::fail_unstarted(JobCallback callback) {
+  // Settled from the loop, as a job that ran would be: never inside the call that asked.
+  if (callback)
+    loop_.next_tick([callback = std::move(callback), error = *start_error_] {
+      callback(error, json::Value());
+    });
+}
+
 void JobProcess::call_func(const std::string& job_path, const std::string& func_name,
                            json::Array params, JobCallback callback) {
+  if (start_error_) return fail_unstarted(std::move(callback));
   std::string id = next_job_id();
   pending_[id].callback = std::move(callback);
   child_->send(json::Value::object({{"cmd", "call"},
@@ -160,6 +179,7 @@ void JobProcess::call_func(const std::string& job_path, const std::string& func_
 
 void JobProcess::dispatch(const std::string& cmd, const std::string& job_path,
                           const json::Value& params) {
+  if (start_error_) return;
   child_->send(json::Value::object(
       {{"cmd", cmd}, {"jobPath", job_path}, {"jobParams", params}, {"jobId", next_job_id()}}));
 }
@@ -280,6 +300,7 @@ ChildPoolJob::~ChildPoolJob() {
   // Workers outlive the pool until they have exited (each keeps itself alive), so the ladder
   // completes and the loop reaps them: no zombie.
   stopping_ = true;
+  if (retry_timer_) loop_.clear_timeout(*retry_timer_);
   for (auto& w : workers_) {
     w->on_job_finished = nullptr;
     w->kill(options_.kill_timeout);
@@ -287,12 +308,26 @@ ChildPoolJob::~ChildPoolJob() {
 }
 
 void ChildPoolJob::create(int count) {
+  created_ = true;
+  retry_attempt_ = 0;
   for (int i = 0; i < count && static_cast<int>(workers_.size()) < options_.max; ++i)
-    add_worker();
+    if (!add_worker()) return retry_later();
 }
 
+// Starts one worker; nullptr (and start_error_ says why) if its process could not be started.
 std::shared_ptr<JobProcess> ChildPoolJob::add_worker() {
-  auto worker = JobProcess::start("pool", options_.exec_path, loop_);
+  std::shared_ptr<JobProcess> worker;
+  try {
+    worker = JobProcess::start("pool", options_.exec_path, loop_);
+  } catch (const SystemError& e) {  // EPERM and the like, which Node throws
+    start_error_ = "job process could not start: " + e.error().message;
+    return nullptr;
+  }
+  if (worker->start_error()) {
+    start_error_ = worker->start_error();
+    return nullptr;
+  }
+  start_error_.reset();
   std::size_t index = workers_.size();
   weights_.push_back(index < options_.weights.size() ? options_.weights[index] : 1);
   std::weak_ptr<bool> alive = alive_;
@@ -316,10 +351,48 @@ void ChildPoolJob::on_worker_exit(const std::shared_ptr<JobProcess>& worker) {
   weights_.erase(weights_.begin() + static_cast<long>(index));
   std::erase_if(bound_, [&](const auto& b) { return b.second == worker->pid(); });
   // Its running jobs have failed already (JobProcess settles them on exit). Replace it.
-  if (!stopping_)
-    while (static_cast<int>(workers_.size()) < options_.min)
-      add_worker();
+  replenish();
   drain_queue();
+}
+
+// Brings the pool back to `min` workers, or schedules a retry.
+void ChildPoolJob::replenish() {
+  if (stopping_) return;
+  while (static_cast<int>(workers_.size()) < options_.min)
+    if (!add_worker()) return retry_later();
+  retry_attempt_ = 0;
+}
+
+void ChildPoolJob::retry_later() {
+  if (workers_.empty()) fail_queued();  // nowhere to run them: they fail now, not never
+  if (retry_timer_ || stopping_) return;
+  std::string state = "ERR_JOB_POOL_BELOW_MIN: " + *start_error_ + "; " +
+                      std::to_string(workers_.size()) + " of min " + std::to_string(options_.min) +
+                      " workers running";
+  if (retry_attempt_ >= options_.restart_attempts) {
+    error_event_.emit(state + "; gave up after " + std::to_string(retry_attempt_) +
+                      " retries (run() or create() tries again)");
+    return;
+  }
+  auto delay = options_.restart_backoff * (1L << std::min(retry_attempt_, 10));
+  ++retry_attempt_;
+  error_event_.emit(state + "; retrying in " + std::to_string(delay.count()) + " ms");
+  std::weak_ptr<bool> alive = alive_;
+  retry_timer_ = loop_.set_timeout(delay, [this, alive] {
+    if (alive.expired()) return;
+    retry_timer_.reset();
+    replenish();
+    drain_queue();
+  });
+}
+
+void ChildPoolJob::fail_queued() {
+  std::string message = "ERR_JOB_NO_WORKERS: no worker could be started (" + *start_error_ + ")";
+  while (!queue_.empty()) {
+    JobCallback cb = std::move(queue_.front().options.callback);
+    queue_.pop_front();
+    if (cb) loop_.next_tick([cb = std::move(cb), message] { cb(message, json::Value()); });
+  }
 }
 
 std::shared_ptr<JobProcess> ChildPoolJob::choose(const PoolRunOptions& options) {
@@ -350,9 +423,17 @@ std::shared_ptr<JobProcess> ChildPoolJob::run(const std::string& job_path,
   auto fail = [this](JobCallback cb, std::string message) {
     if (cb) loop_.next_tick([cb = std::move(cb), message] { cb(message, json::Value()); });
   };
+  if (workers_.empty() && created_ && !stopping_) {
+    // Every worker failed to start or died: try again now, spawning may work again.
+    if (retry_timer_) loop_.clear_timeout(*retry_timer_);
+    retry_timer_.reset();
+    retry_attempt_ = 0;
+    replenish();
+  }
   if (workers_.empty()) {
     fail(std::move(options.callback),
-         "ERR_JOB_NO_WORKERS: the pool has no workers (call create())");
+         start_error_ ? "ERR_JOB_NO_WORKERS: no worker could be started (" + *start_error_ + ")"
+                      : "ERR_JOB_NO_WORKERS: the pool has no workers (call create())");
     return nullptr;
   }
   if (queue_.empty()) {

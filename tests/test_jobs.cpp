@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -384,6 +385,117 @@ TEST(Pool, CallFuncReachesTheResidentInstance) {
   EXPECT_EQ(missing, "this job has no function 'nope'");
   pool.kill_all();
   cptest::run_with_watchdog(loop);
+}
+
+// A job host path that can be made to exist (a symlink to the real host) or not, to make
+// spawning fail and then work again.
+class HostLink {
+ public:
+  HostLink()
+      : dir_(std::filesystem::temp_directory_path() / ("cp-jobs-" + std::to_string(getpid()))) {
+    std::filesystem::create_directories(dir_);
+    std::filesystem::remove(path());
+  }
+  ~HostLink() { std::filesystem::remove_all(dir_); }
+  std::string path() const { return (dir_ / "host").string(); }
+  void appear() const { std::filesystem::create_symlink(kJobHost, path()); }
+  void vanish() const { std::filesystem::remove(path()); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST(ChildJob, AJobWhoseProcessCannotStartFailsOnceWithTheReason) {
+  HostLink host;  // absent
+  Loop loop;
+  auto before = cptest::open_fds();
+  ChildJob jobs({.exec_path = host.path()}, loop);
+  Outcome o;
+  auto task = jobs.exec("test/tick", tick_params(1, 3, 10), {.callback = record(o)});
+  EXPECT_FALSE(task->pid());
+  EXPECT_FALSE(task->alive());
+  ASSERT_TRUE(task->start_error());
+  EXPECT_EQ(o.calls, 0);  // settled from the loop, never inside exec()
+  Outcome call;
+  task->call_func("test/tick", "stats", {}, record(call));
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(o.calls, 1);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(*o.error, "job process could not start: spawn " + host.path() + " ENOENT");
+  EXPECT_EQ(call.calls, 1);
+  EXPECT_EQ(call.error, o.error);
+  task.reset();
+  EXPECT_EQ(cptest::open_fds(), before);
+  EXPECT_EQ(cptest::zombie_children(), 0);
+}
+
+TEST(Pool, WorkersThatCannotStartAreNotCountedAndJobsFailClearly) {
+  HostLink host;  // absent
+  Loop loop;
+  ChildPoolJob pool({.min = 2, .exec_path = host.path(), .restart_attempts = 2}, loop);
+  std::vector<std::string> reports;
+  pool.on_error([&](const std::string& m) { reports.push_back(m); });
+  pool.create(2);
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_TRUE(pool.get_pids().empty());
+  Outcome o;
+  EXPECT_EQ(pool.run("test/echo", {}, {.callback = record(o)}), nullptr);
+  cptest::run_with_watchdog(loop);  // returns: the retries are bounded
+  EXPECT_EQ(o.calls, 1);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(*o.error,
+            "ERR_JOB_NO_WORKERS: no worker could be started (job process could not "
+            "start: spawn " +
+                host.path() + " ENOENT)");
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.front().rfind("ERR_JOB_POOL_BELOW_MIN: job process could not start", 0), 0u)
+      << reports.front();
+  EXPECT_NE(reports.front().find("0 of min 2 workers running; retrying in"), std::string::npos)
+      << reports.front();
+  EXPECT_NE(reports.back().find("gave up after 2 retries"), std::string::npos) << reports.back();
+  EXPECT_EQ(cptest::zombie_children(), 0);
+
+  // Spawning works again: the next run() starts the workers and the job runs.
+  host.appear();
+  Outcome ok;
+  EXPECT_NE(pool.run("test/echo", {}, {.callback = record(ok)}), nullptr);
+  EXPECT_EQ(pool.size(), 2u);
+  cptest::run_until(loop, [&] { return ok.calls == 1; });
+  EXPECT_FALSE(ok.error);
+  pool.kill_all();
+  cptest::run_with_watchdog(loop);
+}
+
+TEST(Pool, AReplacementThatCannotStartIsRetriedUntilItCan) {
+  HostLink host;
+  host.appear();
+  Loop loop;
+  ChildPoolJob pool({.min = 2, .exec_path = host.path(), .restart_backoff = 20ms}, loop);
+  pool.create(2);
+  ASSERT_EQ(pool.size(), 2u);
+  std::vector<std::string> reports;
+  pool.on_error([&](const std::string& m) {
+    reports.push_back(m);
+    if (reports.size() == 2) host.appear();  // after two failed attempts, spawning works again
+  });
+  host.vanish();
+  int victim = pool.get_pids().front();
+  pool.get_child_by_pid(victim)->process().kill(SIGKILL);
+  cptest::run_until(loop, [&] { return reports.size() >= 2 && pool.size() == 2; });
+  EXPECT_EQ(pool.size(), 2u);
+  auto pids = pool.get_pids();
+  EXPECT_EQ(std::count(pids.begin(), pids.end(), victim), 0);
+  ASSERT_GE(reports.size(), 2u);
+  EXPECT_NE(reports[0].find("1 of min 2 workers running; retrying in 20 ms"), std::string::npos)
+      << reports[0];
+  EXPECT_NE(reports[1].find("retrying in 40 ms"), std::string::npos) << reports[1];
+  Outcome ok;
+  pool.run("test/echo", {}, {.callback = record(ok)});
+  cptest::run_until(loop, [&] { return ok.calls == 1; });
+  EXPECT_FALSE(ok.error);
+  pool.kill_all();
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(cptest::zombie_children(), 0);
 }
 
 TEST(Registry, JobProcessesAreKilledWhenTheApplicationExits) {

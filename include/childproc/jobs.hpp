@@ -101,6 +101,9 @@ class JobProcess : public std::enable_shared_from_this<JobProcess> {
 
   std::optional<int> pid() const { return child_->pid(); }
   bool alive() const { return !exited_; }
+  // Why the process could not be started ("job process could not start: spawn <path> ENOENT");
+  // every job given to it then fails with this message. nullopt once it started.
+  const std::optional<std::string>& start_error() const { return start_error_; }
   // Jobs sent to this process that have not finished.
   std::size_t running_jobs() const { return pending_.size(); }
 
@@ -140,8 +143,10 @@ class JobProcess : public std::enable_shared_from_this<JobProcess> {
   void settle(const std::string& job_id, const std::optional<std::string>& error,
               const json::Value& result);
   std::string next_job_id();
+  void fail_unstarted(JobCallback callback);
 
   Loop& loop_;
+  std::optional<std::string> start_error_;
   std::shared_ptr<ChildProcess> child_;
   std::map<std::string, std::unique_ptr<Event<const json::Value&>>> events_;
   std::map<std::string, Pending> pending_;
@@ -211,6 +216,11 @@ struct PoolOptions {
   std::size_t max_queued = 1000;
   std::optional<std::string> exec_path{};
   std::chrono::milliseconds kill_timeout{1000};
+  // A worker that cannot be started (ENOENT, EAGAIN...) is not counted; starting up to `min` is
+  // retried after restart_backoff, doubling each time, restart_attempts times. Each failure is
+  // reported to on_error(); run() and create() on an empty pool try again at once.
+  std::chrono::milliseconds restart_backoff{100};
+  int restart_attempts = 5;
 };
 
 struct PoolRunOptions {
@@ -243,6 +253,11 @@ class ChildPoolJob {
   std::size_t queued() const { return queue_.size(); }
   // Stops every worker: all at once, or one after the other; `done` runs when all have exited.
   void kill_all(KillMode mode = KillMode::kParallel, std::function<void()> done = {});
+  // Beyond ee-core: the pool could not keep `min` workers. The message starts with
+  // ERR_JOB_POOL_BELOW_MIN and says why, how many run, and whether it retries.
+  ListenerId on_error(std::function<void(const std::string& message)> fn) {
+    return error_event_.on(std::move(fn));
+  }
 
  private:
   struct Queued {
@@ -251,6 +266,9 @@ class ChildPoolJob {
     PoolRunOptions options;
   };
   std::shared_ptr<JobProcess> add_worker();
+  void replenish();
+  void retry_later();
+  void fail_queued();
   void on_worker_exit(const std::shared_ptr<JobProcess>& worker);
   std::shared_ptr<JobProcess> choose(const PoolRunOptions& options);
   void drain_queue();
@@ -265,6 +283,11 @@ class ChildPoolJob {
   std::map<std::string, int> bound_;  // bound id -> pid
   std::deque<Queued> queue_;
   bool stopping_ = false;
+  bool created_ = false;
+  std::optional<std::string> start_error_;  // the last worker start that failed, if the latest did
+  std::optional<Loop::TimerId> retry_timer_;
+  int retry_attempt_ = 0;
+  Event<const std::string&> error_event_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
