@@ -2,6 +2,7 @@
 // through std::from_chars/std::to_chars (exact round trip), then into JavaScript's number format.
 #include "childproc/json.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -307,20 +308,47 @@ class Parser {
       ++i_;
       if (digits() == 0) unexpected();
     }
-    bool negative_exponent = false;
+    std::size_t mantissa_end = i_;
     if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
       ++i_;
-      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) negative_exponent = s_[i_++] == '-';
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
       if (digits() == 0) unexpected();
     }
     double v = 0;
     auto [end, ec] = std::from_chars(s_.data() + start, s_.data() + i_, v);
     if (ec == std::errc::result_out_of_range) {
-      // Too large is Infinity, too small is 0, as JSON.parse gives them.
+      // Too large is Infinity, too small is 0, as JSON.parse gives them. Which one depends on the
+      // value's magnitude, not on the exponent's sign: 1000...0e-1 is huge, 0.000...01e+1 tiny.
       bool negative = s_[start] == '-';
-      v = negative_exponent ? (negative ? -0.0 : 0.0) : (negative ? -HUGE_VAL : HUGE_VAL);
+      bool huge = decimal_magnitude(start + (negative ? 1 : 0), mantissa_end) > 0;
+      v = huge ? (negative ? -HUGE_VAL : HUGE_VAL) : (negative ? -0.0 : 0.0);
     }
     return v;
+  }
+
+  // The power of ten of the number's leading nonzero digit (123 -> 2, 0.05 -> -2), exponent
+  // included, saturated far beyond any double's range.
+  long long decimal_magnitude(std::size_t digits_begin, std::size_t mantissa_end) const {
+    constexpr long long kFar = 1'000'000'000'000LL;
+    long long exponent = 0;
+    if (mantissa_end < i_) {  // [eE][+-]?digits
+      std::size_t k = mantissa_end + 1;
+      bool negative = s_[k] == '-';
+      if (s_[k] == '+' || s_[k] == '-') ++k;
+      for (; k < i_; ++k)
+        exponent = std::min(kFar, exponent * 10 + (s_[k] - '0'));
+      if (negative) exponent = -exponent;
+    }
+    long long position = 0;  // of the digit being read: 0 for the units
+    std::size_t point = s_.find('.', digits_begin);
+    std::size_t int_end = point < mantissa_end ? point : mantissa_end;
+    position = static_cast<long long>(int_end - digits_begin) - 1;
+    for (std::size_t k = digits_begin; k < mantissa_end; ++k) {
+      if (s_[k] == '.') continue;
+      if (s_[k] != '0') return position + exponent;
+      --position;
+    }
+    return -kFar;  // all zeros: zero, never out of range
   }
 
   std::string_view s_;

@@ -206,3 +206,65 @@ TEST(Json, TypedAccessIsChecked) {
 }
 
 }  // namespace
+
+// Out-of-range numbers follow the value, not the exponent's sign: 1 followed by 400 zeros, then
+// e-1, is 1e399 (Infinity); 0.<400 zeros>1e+1 is 1e-400 (0).
+TEST(Json, OverflowAndUnderflowFollowTheValueNotTheExponentsSign) {
+  EXPECT_EQ(js::parse("1" + std::string(400, '0') + "e-1").as_number(), INFINITY);
+  EXPECT_EQ(js::parse("-1" + std::string(400, '0') + "e-1").as_number(), -INFINITY);
+  EXPECT_EQ(js::parse("0." + std::string(400, '0') + "1e+1").as_number(), 0.0);
+  EXPECT_TRUE(std::signbit(js::parse("-0." + std::string(400, '0') + "1e+1").as_number()));
+  EXPECT_EQ(js::parse("0." + std::string(400, '0') + "1e+800").as_number(), INFINITY);
+}
+
+// Differential against node: JSON.stringify(JSON.parse(s)) for a generated corpus of number
+// spellings (long mantissas, leading and trailing zeros, big and small exponents, many digits
+// after the point, values around the double range's edges).
+TEST(Json, NumberSpellingsParseAsNodeParsesThem) {
+  std::vector<std::string> corpus;
+  const std::vector<std::string> zeros = {"", "0", "00000", std::string(40, '0'),
+                                          std::string(400, '0')};
+  const std::vector<std::string> digits = {"1",
+                                           "17",
+                                           "9999999999999999999",
+                                           "123456789012345678901",
+                                           "4940656458412465441765687928682213723651",
+                                           "5"};
+  const std::vector<std::string> exponents = {
+      "",     "e0",    "e+1",   "e-1",   "E22",   "e-22",  "e308",
+      "e309", "e-307", "e-324", "e-325", "e+400", "e-400", "e999999999999999999999"};
+  for (const auto& d : digits)
+    for (const auto& z : zeros)
+      for (const auto& e : exponents) {
+        corpus.push_back(d + z + e);         // big mantissa
+        corpus.push_back("0." + z + d + e);  // small mantissa
+        corpus.push_back("-" + d + "." + z + d + e);
+      }
+  for (const char* s :
+       {"1.7976931348623157e308", "1.7976931348623158e308", "1.7976931348623159e308",
+        "2.2250738585072014e-308", "5e-324", "2e-324", "3e-324", "2.4703282292062327e-324",
+        "2.4703282292062328e-324", "0e99999", "-0e-99999", "0.0000e+400", "100e-2", "0.1e1"})
+    corpus.push_back(s);
+
+  std::string input;
+  for (const auto& s : corpus)
+    input += s + "\n";
+  auto r = spawn_sync("node",
+                      {"-e",
+                       "require('fs').readFileSync(0, 'latin1').split('\\n').slice(0, -1)"
+                       ".forEach(s => console.log(JSON.stringify(JSON.parse(s))))"},
+                      {.input = input, .max_buffer = 0});
+  ASSERT_FALSE(r.error) << "node is needed for this test";
+  ASSERT_EQ(r.status, 0) << r.std_err;
+  std::istringstream lines(r.std_out);
+  std::size_t i = 0, differ = 0;
+  for (std::string expected; std::getline(lines, expected); ++i) {
+    ASSERT_LT(i, corpus.size());
+    std::string ours = js::stringify(js::parse(corpus[i]));
+    if (ours != expected && ++differ <= 20)
+      ADD_FAILURE() << corpus[i].substr(0, 80) << (corpus[i].size() > 80 ? "..." : "") << ": node "
+                    << expected << ", childproc " << ours;
+  }
+  EXPECT_EQ(i, corpus.size());
+  EXPECT_EQ(differ, 0u) << "of " << corpus.size() << " spellings";
+}
