@@ -21,16 +21,26 @@ namespace {
   throw InvalidArgumentError("ERR_INVALID_ARG_VALUE", "The argument '" + what + "' " + why);
 }
 
-std::string quoted(std::string_view s) {
-  std::string out = "'";
+// Text for an error message: control bytes escaped (\x00, as Node's inspect writes them), so
+// the message survives being printed as a C string.
+std::string escaped(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
   for (char c : s) {
-    if (c == '\0') {
-      out += "\\0";
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 15];
     } else {
       out += c;
     }
   }
-  return out + "'";
+  return out;
+}
+
+std::string quoted(std::string_view s) {
+  return "'" + escaped(s) + "'";
 }
 
 void reject_nul(const std::string& what, std::string_view value) {
@@ -227,8 +237,8 @@ SpawnPlan plan_common(const std::string& file, const std::vector<std::string>& a
     std::vector<std::string> pairs;
     pairs.reserve(options.env->size() + 2);
     for (const auto& [key, value] : *options.env) {
-      reject_nul("options.env['" + key + "']", key);
-      reject_nul("options.env['" + key + "']", value);
+      reject_nul("options.env['" + escaped(key) + "']", key);
+      reject_nul("options.env['" + escaped(key) + "']", value);
       pairs.push_back(key + "=" + value);
     }
     plan.env = std::move(pairs);

@@ -54,6 +54,7 @@ class SyncRunner {
     if (plan_.timeout.count() > 0) deadline_ = Clock::now() + plan_.timeout;
     while (state_ != State::kDone)
       step();
+    if (pipe_error_) set_error(*pipe_error_, "spawnSync " + plan_.file);  // ranks last
     if (options_.encoding == Encoding::kUtf8)
       for (auto& slot : result_.output)
         if (slot) detail::sanitize_utf8_in_place(*slot);
@@ -139,7 +140,9 @@ class SyncRunner {
       ssize_t n =
           detail::write_some(p.fd.get(), input.data() + p.written, input.size() - p.written);
       if (n > 0) p.written += static_cast<std::size_t>(n);
-      // Done, or the child closed its stdin (EPIPE): either way it gets no more.
+      // The child closed its stdin (EPIPE) or the write failed: it gets no more, and the result
+      // says so unless a timeout or max_buffer error comes first (Node's pipe error).
+      if (n < 0 && n != -EAGAIN && !pipe_error_) pipe_error_ = static_cast<int>(-n);
       if (p.written == input.size() || (n < 0 && n != -EAGAIN)) p.fd.reset();
       return;
     }
@@ -207,6 +210,7 @@ class SyncRunner {
   std::optional<Clock::time_point> deadline_;
   Clock::time_point drain_deadline_;
   std::size_t buffered_ = 0;
+  std::optional<int> pipe_error_;  // a failed write to stdin (EPIPE): reported if nothing else is
   // Allocated once a pipe has come back full: 256 KiB per read() moves a grown (1 MiB) pipe in
   // four calls.
   static constexpr std::size_t kSmallReadSize = 64 * 1024;

@@ -143,7 +143,7 @@ void Stream::flush_writes() {
     ssize_t n = detail::write_some(fd_, w.data.data() + w.offset, w.data.size() - w.offset);
     if (n == -EAGAIN) break;
     if (n < 0) {
-      fail(static_cast<int>(-n), "write");
+      fail_queued_writes(static_cast<int>(-n));
       return;
     }
     w.offset += static_cast<std::size_t>(n);
@@ -185,6 +185,21 @@ void Stream::finish_if_flushed() {
   } else {
     detail::shutdown_write(fd_);
   }
+}
+
+// A queued write failed (EPIPE: the child closed its end). As in Node, every queued write's
+// callback gets that error, then 'error' is emitted and the stream destroyed.
+void Stream::fail_queued_writes(int err) {
+  Error e = make_system_error(err, "write");
+  std::deque<PendingWrite> failed;
+  failed.swap(queue_);
+  queued_bytes_ = 0;
+  std::weak_ptr<bool> alive = alive_;
+  for (auto& w : failed) {
+    if (w.callback) w.callback(e);
+    if (alive.expired()) return;  // a callback let go of the stream
+  }
+  fail(err, "write");
 }
 
 void Stream::fail(int err, const char* syscall) {

@@ -386,3 +386,34 @@ TEST(Spawn, SetuidAsNonRootFailsWithEperm) {
 }
 
 }  // namespace
+
+// Writes queued when the child closes its stdin all fail with EPIPE, as in Node (never
+// ERR_STREAM_DESTROYED), before the stream's own 'error' (EPIPE, syscall "write").
+TEST(Spawn, QueuedWritesToAClosedStdinAllGetEpipeThenError) {
+  Loop loop;
+  auto child = spawn(kHelper, {"close-stdin", "100"}, {}, loop);
+  std::vector<std::string> seen;
+  const std::string mebibyte(1 << 20, 'x');
+  for (int i = 0; i < 5; ++i)
+    child->std_in()->write(mebibyte, [&, i](const std::optional<Error>& e) {
+      seen.push_back("write " + std::to_string(i) + ": " + (e ? e->code : "ok"));
+    });
+  child->std_in()->on_error(
+      [&](const Error& e) { seen.push_back("error: " + e.code + " " + e.syscall); });
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"write 0: EPIPE", "write 1: EPIPE", "write 2: EPIPE",
+                                      "write 3: EPIPE", "write 4: EPIPE", "error: EPIPE write"}));
+}
+
+TEST(Spawn, ANulInAnEnvKeyIsNamedEscapedInTheMessage) {
+  try {
+    spawn_sync(kHelper, {"exit", "0"}, {.env = Env{{std::string("A\0B", 3), "1"}}});
+    ADD_FAILURE() << "accepted";
+  } catch (const InvalidArgumentError& e) {
+    EXPECT_EQ(e.code(), "ERR_INVALID_ARG_VALUE");
+    EXPECT_STREQ(e.what(),
+                 "The argument 'options.env['A\\x00B']' must be a string without null bytes. "
+                 "Received 'A\\x00B'");
+  }
+}

@@ -4,6 +4,7 @@
 #include "test_util.hpp"
 
 using namespace childproc;
+using namespace std::chrono_literals;
 using cptest::kHelper;
 
 namespace {
@@ -156,4 +157,22 @@ TEST(SpawnSync, EncodingUtf8GivesTextAndTheDefaultKeepsTheBytes) {
   SpawnSyncResult text = spawn_sync(kHelper, {"print", "2", bytes}, {.encoding = Encoding::kUtf8});
   EXPECT_EQ(text.std_err, "ok \xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(text.output[2], text.std_err);
+}
+
+// Node 20: a child that closes its stdin while input is still being written gives EPIPE in
+// result.error, with the child's own status and output.
+TEST(SpawnSync, InputToAChildThatClosedStdinIsEpipeWithTheStatus) {
+  SpawnSyncResult r =
+      spawn_sync(kHelper, {"close-stdin", "0"}, {.input = std::string(10 << 20, 'x')});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "EPIPE");
+  EXPECT_EQ(r.error->syscall, "spawnSync " + kHelper);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.std_out, "closed\n");
+  EXPECT_FALSE(r.timed_out);
+  // A timeout outranks the pipe error, whichever came first (Node's order of errors).
+  SpawnSyncResult t = spawn_sync(kHelper, {"close-stdin", "10000"},
+                                 {.timeout = 200ms, .input = std::string(10 << 20, 'x')});
+  ASSERT_TRUE(t.error);
+  EXPECT_EQ(t.error->code, "ETIMEDOUT");
 }

@@ -78,6 +78,7 @@ class Stream {
   void read_available();
   void flush_writes();
   void fail(int err, const char* syscall);
+  void fail_queued_writes(int err);
   void update_interest();
   void finish_if_flushed();
 

@@ -126,6 +126,15 @@ int run(const std::vector<std::string>& a) {
     write_all(1, a.at(1).data() + at, a.at(1).size() - at);
     return 0;
   }
+  if (cmd == "close-stdin") {  // reads one byte, closes stdin, says "closed", lives MS ms more
+    char c;
+    while (read(0, &c, 1) < 0 && errno == EINTR) {
+    }
+    close(0);
+    say("closed\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(1).c_str())));
+    return 0;
+  }
   if (cmd == "list-fds") {  // open descriptors, excluding the one used to list them
     DIR* d = opendir("/proc/self/fd");
     if (!d) return 2;
