@@ -219,12 +219,16 @@ void Channel::handle_internal(const json::Value& message) {
     // The descriptor that came with this chunk belongs to this message; always answer, or a Node
     // peer stalls every later send.
     if (received_fds_.empty()) {
-      enqueue(framed(json::Value::object({{"cmd", "NODE_HANDLE_NACK"}})), -1, {}, true);
+      reply("NODE_HANDLE_NACK");
       return;
     }
     int fd = received_fds_.front();
     received_fds_.pop_front();
-    enqueue(framed(json::Value::object({{"cmd", "NODE_HANDLE_ACK"}})), -1, {}, true);
+    reply("NODE_HANDLE_ACK");
+    if (alive.expired() || fd_ < 0) {
+      detail::close_descriptor(fd);
+      return;
+    }
     const json::Value* type = message.find("type");
     Handle handle(fd, type && type->is_string() ? type->as_string() : "");
     const json::Value* inner = message.find("msg");
@@ -259,6 +263,22 @@ void Channel::handle_internal(const json::Value& message) {
     if (alive.expired()) return;
   }
   internal_.emit(message);
+}
+
+// An ACK or NACK for the peer. Replies are owed to it: a peer that never reads them while it
+// keeps asking for more would grow our queue without end, so past the limit it is failed.
+void Channel::reply(const char* cmd) {
+  enqueue(framed(json::Value::object({{"cmd", cmd}})), -1, {}, true, true);
+  if (fd_ < 0 || owed_reply_bytes_ <= limits_.max_owed_reply_bytes) return;
+  std::weak_ptr<bool> alive = alive_;
+  emit_error("ERR_IPC_PEER_NOT_READING", "the IPC peer left " + std::to_string(owed_reply_bytes_) +
+                                             " bytes of NODE_HANDLE replies unread (limit " +
+                                             std::to_string(limits_.max_owed_reply_bytes) +
+                                             "); channel closed");
+  if (alive.expired()) return;
+  bool was_connected = connected_;
+  close_now();
+  if (was_connected) finish_disconnect();
 }
 
 bool Channel::send(const json::Value& message, SendCallback callback) {
@@ -298,9 +318,10 @@ bool Channel::send(const json::Value& message, int handle_fd, SendCallback callb
 }
 
 bool Channel::enqueue(std::string bytes, int handle_fd, SendCallback callback,
-                      bool bypass_handle_wait) {
+                      bool bypass_handle_wait, bool reply) {
   std::size_t size = bytes.size();
-  Outgoing o{std::move(bytes), 0, handle_fd, std::move(callback)};
+  Outgoing o{std::move(bytes), 0, handle_fd, std::move(callback), reply};
+  if (reply) owed_reply_bytes_ += size;
   if (handle_in_flight_ != -1 && !bypass_handle_wait) {
     // A handle awaits its ACK: everything queues behind it, in order (Node's _handleQueue).
     held_.push_back(std::move(o));
@@ -318,7 +339,7 @@ bool Channel::enqueue(std::string bytes, int handle_fd, SendCallback callback,
   // into an entry with a callback: that callback would fire later than its own bytes left.)
   if (!queue_.empty()) {
     Outgoing& last = queue_.back();
-    if (handle_fd < 0 && last.handle_fd < 0 && !last.callback) {
+    if (handle_fd < 0 && last.handle_fd < 0 && !last.callback && last.reply == reply) {
       last.bytes += o.bytes;
       last.callback = std::move(o.callback);
     } else {
@@ -353,6 +374,7 @@ void Channel::flush() {
     }
     o.offset += static_cast<std::size_t>(n);
     queued_bytes_ -= static_cast<std::size_t>(n);
+    if (o.reply) owed_reply_bytes_ -= static_cast<std::size_t>(n);
     if (o.offset < o.bytes.size()) break;
     if (o.handle_fd >= 0) {
       // Keep our duplicate until the peer acknowledges (or a retransmission needs it).
@@ -428,6 +450,7 @@ void Channel::close_now() {
     q->clear();
   }
   queued_bytes_ = 0;
+  owed_reply_bytes_ = 0;
   if (handle_in_flight_ >= 0) detail::close_descriptor(handle_in_flight_);
   handle_in_flight_ = -1;
   std::weak_ptr<bool> alive = alive_;

@@ -364,6 +364,32 @@ TEST(Ipc, MemoryStaysBoundedByTheConfiguredLimit) {
   EXPECT_LT(peak_rss_kib() - before, 64 * 1024);
 }
 
+// A peer that sends NODE_HANDLE without a descriptor, millions of times, and never reads our
+// NACKs: the replies it owes us a read of are bounded (1 MiB by default); past that it is failed
+// with a clear error and the channel closes. Before the bound, 4 million grew us by ~120 MiB.
+TEST(Ipc, APeerThatNeverReadsItsRepliesIsFailedAndMemoryStaysBounded) {
+  Loop loop;
+  long before = peak_rss_kib();
+  auto child = spawn(kHelper, {"handle-flood", "3", "4000000"},
+                     {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
+  std::vector<std::string> errors;
+  bool disconnected = false;
+  child->on_error([&](const Error& e) { errors.push_back(e.code + ": " + e.message); });
+  child->on_disconnect([&] { disconnected = true; });
+  std::string out;
+  child->std_out()->on_data([&](std::string_view d) { out.append(d); });
+  cptest::run_with_watchdog(loop, 60s);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].rfind("ERR_IPC_PEER_NOT_READING: the IPC peer left ", 0), 0u) << errors[0];
+  EXPECT_TRUE(disconnected);
+  EXPECT_EQ(out.rfind("stopped after ", 0), 0u) << out;  // it was cut off, not served forever
+  EXPECT_EQ(child->exit_code(), 0);
+  long grown_kib = peak_rss_kib() - before;
+  std::cout << "[ figures  ] peak memory growth under the flood: " << grown_kib << " KiB; peer "
+            << out;
+  EXPECT_LT(grown_kib, 16 * 1024);
+}
+
 TEST(Fork, StdioVariantsAllCarryIpcAndArraysMustHaveIt) {
   for (const char* preset : {"pipe", "inherit", "ignore"}) {
     Loop loop;

@@ -55,6 +55,10 @@ using MessageListener = std::function<void(const json::Value& message, Handle* h
 struct ChannelLimits {
   std::size_t max_message_bytes = 64 * 1024 * 1024;  // a longer line is an error, then skipped
   std::size_t max_depth = 512;                       // JSON nesting
+  // Replies we owe the peer (NODE_HANDLE_ACK/NACK) that it has not read. A peer that keeps
+  // sending NODE_HANDLE without reading them is failed past this: ERR_IPC_PEER_NOT_READING, and
+  // the channel closes (nothing else we queue grows without the user's own sends).
+  std::size_t max_owed_reply_bytes = 1024 * 1024;
 };
 
 class Channel {
@@ -103,6 +107,7 @@ class Channel {
     std::size_t offset = 0;
     int handle_fd = -1;  // sent with the first byte, then kept until the ACK
     SendCallback callback;
+    bool reply = false;  // ACK/NACK owed to the peer: counted in owed_reply_bytes_
   };
 
   void on_io(unsigned events);
@@ -110,7 +115,9 @@ class Channel {
   void handle_line(std::string_view line);
   void handle_internal(const json::Value& message);
   void flush();
-  bool enqueue(std::string bytes, int handle_fd, SendCallback callback, bool bypass_handle_wait);
+  bool enqueue(std::string bytes, int handle_fd, SendCallback callback, bool bypass_handle_wait,
+               bool reply = false);
+  void reply(const char* cmd);
   void fail_send(SendCallback& callback);
   void emit_error(const std::string& code, const std::string& message);
   void update_watch();
@@ -131,6 +138,7 @@ class Channel {
   std::deque<Outgoing> queue_;  // being written
   std::deque<Outgoing> held_;   // waiting for the ACK of a handle in flight
   std::size_t queued_bytes_ = 0;
+  std::size_t owed_reply_bytes_ = 0;
   int handle_in_flight_ = -1;           // our duplicate, closed on ACK
   std::string handle_in_flight_bytes_;  // for a retransmission after a NACK
   int nacks_ = 0;

@@ -135,6 +135,29 @@ int run(const std::vector<std::string>& a) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(1).c_str())));
     return 0;
   }
+  if (cmd == "handle-flood") {  // N NODE_HANDLE messages with no descriptor to FD, never reading
+    int fd = std::atoi(a.at(1).c_str());
+    long n = std::atol(a.at(2).c_str());
+    signal(SIGPIPE, SIG_IGN);
+    const std::string line = "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":1}\n";
+    std::string batch;
+    for (int i = 0; i < 1000; ++i)
+      batch += line;
+    long sent = 0;
+    for (; sent < n; sent += 1000) {
+      ssize_t w = 0;
+      for (std::size_t off = 0; off < batch.size(); off += static_cast<std::size_t>(w)) {
+        w = write(fd, batch.data() + off, batch.size() - off);
+        if (w < 0 && errno == EINTR) w = 0;
+        if (w < 0) {  // the parent closed the channel
+          say("stopped after " + std::to_string(sent) + "\n");
+          return 0;
+        }
+      }
+    }
+    say("sent all " + std::to_string(sent) + "\n");
+    return 0;
+  }
   if (cmd == "list-fds") {  // open descriptors, excluding the one used to list them
     DIR* d = opendir("/proc/self/fd");
     if (!d) return 2;
