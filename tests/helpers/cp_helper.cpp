@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -156,6 +157,41 @@ int run(const std::vector<std::string>& a) {
       }
     }
     say("sent all " + std::to_string(sent) + "\n");
+    return 0;
+  }
+  if (cmd == "flood") {  // TEXT written N times to FD, in large writes
+    int fd = std::atoi(a.at(1).c_str());
+    long n = std::atol(a.at(2).c_str());
+    std::string batch;
+    long per = std::max<long>(1, 65536 / static_cast<long>(a.at(3).size() + 1));
+    for (long i = 0; i < per; ++i)
+      batch += a.at(3);
+    for (long done = 0; done < n; done += per) {
+      long k = std::min(per, n - done);
+      write_all(fd, batch.data(), static_cast<std::size_t>(k) * a.at(3).size());
+    }
+    return 0;
+  }
+  if (cmd == "fd-flood") {  // N messages "1\n" to FD, each carrying a descriptor (SCM_RIGHTS)
+    int fd = std::atoi(a.at(1).c_str());
+    long n = std::atol(a.at(2).c_str());
+    for (long i = 0; i < n; ++i) {
+      char byte[2] = {'1', '\n'};
+      iovec iov{byte, 2};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      int passed = 1;  // our stdout: any open descriptor will do
+      std::memcpy(CMSG_DATA(c), &passed, sizeof passed);
+      if (sendmsg(fd, &msg, 0) != 2) return 3;
+    }
     return 0;
   }
   if (cmd == "list-fds") {  // open descriptors, excluding the one used to list them
