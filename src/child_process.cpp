@@ -106,6 +106,7 @@ void ChildProcess::start(detail::SpawnPlan& plan) {
   }
 
   pid_ = launched.process.pid;
+  leads_group_ = plan.new_process_group;
   pidfd_ = launched.process.handle.release();
   exit_watch_ = core.watch(pidfd_, detail::kIoReadable, [this](unsigned) { on_process_exit(); });
   close_timeout_after_exit_ = plan.close_timeout_after_exit;
@@ -278,6 +279,20 @@ bool ChildProcess::kill(int sig) {
   if (err == EINVAL || err == ENOSYS) throw SystemError(make_system_error(err, "kill"));
   emit_error(make_system_error(err, "kill"));
   return false;
+}
+
+bool ChildProcess::kill_tree(int sig) {
+  if (sig != 0 && signal_name(sig).empty())
+    throw InvalidArgumentError("ERR_UNKNOWN_SIGNAL", "Unknown signal: " + std::to_string(sig));
+  if (!leads_group_)
+    throw std::logic_error(
+        "childproc: kill_tree() needs a child that leads its own process group (spawn it with "
+        ".new_process_group = true or .detached = true)");
+  // The group first: while the leader is unreaped its pid (the group's id) cannot be reused.
+  int err = detail::signal_process_group(*pid_, sig);
+  bool leader = kill(sig);
+  if (err == 0) killed_ = true;
+  return err == 0 || leader;
 }
 
 void ChildProcess::ref() {

@@ -54,7 +54,9 @@ std::shared_ptr<ChildProcess> fork(const std::string& module_path,
                             .timeout = options.timeout,
                             .kill_signal = options.kill_signal,
                             .cancellation = options.cancellation,
-                            .serialization = options.serialization},
+                            .serialization = options.serialization,
+                            .new_process_group = options.new_process_group,
+                            .kill_on_parent_death = options.kill_on_parent_death},
                loop);
 }
 

@@ -52,6 +52,8 @@ Launch launch(const SpawnPlan& plan) {
   request.env = plan.env ? &*plan.env : nullptr;
   request.cwd = plan.cwd ? &*plan.cwd : nullptr;
   request.detached = plan.detached;
+  request.new_process_group = plan.new_process_group;
+  request.die_with_parent = plan.kill_on_parent_death;
   request.uid = plan.uid;
   request.gid = plan.gid;
   out.failure = start_process(request, out.process);

@@ -245,6 +245,8 @@ SpawnPlan plan_common(const std::string& file, const std::vector<std::string>& a
   }
   if (options.cwd && !options.cwd->empty()) plan.cwd = *options.cwd;
   plan.detached = options.detached;
+  plan.new_process_group = options.new_process_group || options.detached;
+  plan.kill_on_parent_death = options.kill_on_parent_death;
   plan.uid = options.uid;
   plan.gid = options.gid;
   plan.timeout = options.timeout;

@@ -64,6 +64,13 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   // Returns false if the process has already exited. kill(0) only checks it exists.
   bool kill(int sig = 15);
   bool kill(const KillSignal& sig);
+  // Beyond Node (what the tree-kill package is for): signals the child's whole process group —
+  // the child and every descendant that did not leave it (setsid/setpgid) — and the child itself
+  // through its pidfd. Needs `new_process_group` or `detached` (std::logic_error otherwise).
+  // Works after the child has exited too, for descendants still in the group; returns false when
+  // no process was left to signal.
+  bool kill_tree(int sig = 15);
+  bool kill_tree(const KillSignal& sig) { return kill_tree(sig.resolve()); }
 
   // The IPC channel (after fork(), or with an "ipc" stdio slot): Node's send(), disconnect()
   // and 'message'. They throw std::logic_error when the child has no channel.
@@ -113,6 +120,7 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   std::optional<int> signal_code_;
   bool killed_ = false;
   bool timed_out_ = false;
+  bool leads_group_ = false;
   bool connected_ = false;
   bool closed_ = false;
   int pidfd_ = -1;

@@ -38,6 +38,8 @@ struct ForkOptions {
   std::optional<AbortSignal> cancellation{};
   // Only kJson: Node's 'advanced' (V8 serializer) format is not implemented.
   Serialization serialization = Serialization::kJson;
+  bool new_process_group = false;     // as SpawnOptions
+  bool kill_on_parent_death = false;  // as SpawnOptions
 };
 
 // Runs [exec_path, ...exec_argv, module_path, ...args] with an IPC channel. There is no `shell`

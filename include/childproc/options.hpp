@@ -116,6 +116,12 @@ struct SpawnOptions {
   // Beyond Node: once the child has exited, stdio pipes still held open by a grandchild are closed
   // after this long so that 'close' fires (nullopt: wait for them, as Node does).
   std::optional<std::chrono::milliseconds> close_timeout_after_exit{};
+  // Beyond Node: the child leads a process group of its own (POSIX setpgid; `detached` implies
+  // it), so that ChildProcess::kill_tree() reaches every descendant that stays in the group.
+  bool new_process_group = false;
+  // Beyond Node: the child is killed (SIGKILL) when this process dies, however it dies, SIGKILL
+  // included. Linux: PR_SET_PDEATHSIG, from a spawner thread that lives as long as the process.
+  bool kill_on_parent_death = false;
 };
 
 struct SpawnSyncOptions {
@@ -141,6 +147,8 @@ struct SpawnSyncOptions {
   // Beyond Node: how long to keep reading once the child has exited, for pipes a grandchild
   // still holds open. Node waits forever; a sync call must not.
   std::chrono::milliseconds close_timeout_after_exit{250};
+  bool new_process_group = false;     // as SpawnOptions
+  bool kill_on_parent_death = false;  // as SpawnOptions
 };
 
 }  // namespace childproc

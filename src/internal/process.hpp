@@ -29,6 +29,8 @@ struct ProcessRequest {
   const std::vector<std::string>* env = nullptr;  // "KEY=value"; nullptr: this process's environ
   const std::string* cwd = nullptr;               // nullptr: ours
   bool detached = false;
+  bool new_process_group = false;  // the child leads a process group of its own (setpgid)
+  bool die_with_parent = false;    // the child is killed when this process dies
   std::optional<std::uint32_t> uid;
   std::optional<std::uint32_t> gid;
   std::vector<ChildFd> fds;
@@ -60,6 +62,10 @@ std::vector<std::string> exec_candidates(const std::string& file,
 
 // Signals the process through its handle. Returns 0 or an errno (ESRCH once it has been reaped).
 int signal_process(int handle, int sig);
+
+// Signals every process in the group led by `leader_pid` (the child started with
+// new_process_group or detached). Returns 0 or an errno (ESRCH: no process is left in it).
+int signal_process_group(int leader_pid, int sig);
 
 // Collects the exit status if the process has exited; nullopt if it is still running.
 std::optional<ExitStatus> try_reap(int handle);

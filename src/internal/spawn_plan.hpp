@@ -22,6 +22,8 @@ struct SpawnPlan {
   std::optional<std::string> cwd;
   std::vector<Stdio> stdio;  // normalized: no kUnset left
   bool detached = false;
+  bool new_process_group = false;  // detached or asked for: kill_tree() signals the group
+  bool kill_on_parent_death = false;
   std::optional<std::uint32_t> uid;
   std::optional<std::uint32_t> gid;
   std::chrono::milliseconds timeout{0};

@@ -12,16 +12,19 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -51,12 +54,14 @@ enum Step : int {
   kStepClone,
   kStepPipe,
   kStepFork,
+  kStepSetpgid,
+  kStepPrctl,
 };
 
 const char* step_name(int step) {
-  static const char* const names[] = {"",      "setsid",    "fcntl",  "dup2",   "open",
-                                      "chdir", "setgroups", "setgid", "setuid", "execve",
-                                      "clone", "pipe2",     "fork"};
+  static const char* const names[] = {"",      "setsid",    "fcntl",  "dup2",    "open",
+                                      "chdir", "setgroups", "setgid", "setuid",  "execve",
+                                      "clone", "pipe2",     "fork",   "setpgid", "prctl"};
   return step >= 0 && step < static_cast<int>(sizeof names / sizeof *names) ? names[step] : "";
 }
 
@@ -68,6 +73,8 @@ struct ChildContext {
   char* const* envp;
   const char* cwd;
   bool detached;
+  bool new_process_group;
+  bool die_with_parent;
   bool set_uid;
   bool set_gid;
   uid_t uid;
@@ -194,6 +201,12 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) void child_setup_
     ChildContext* c) {
   child_reset_signals();
   if (c->detached && CHILD_SYSCALL(SYS_setsid) < 0) child_fail(c, kStepSetsid, errno);
+  if (c->new_process_group && !c->detached && CHILD_SYSCALL(SYS_setpgid, 0, 0) < 0)
+    child_fail(c, kStepSetpgid, errno);
+  // SIGKILL when the thread that started us exits: that is the spawner thread, which lives as
+  // long as the process (see start_process).
+  if (c->die_with_parent && CHILD_SYSCALL(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    child_fail(c, kStepPrctl, errno);
   child_setup_fds(c);
   if (c->cwd != nullptr && CHILD_SYSCALL(SYS_chdir, c->cwd) != 0) child_fail(c, kStepChdir, errno);
   // Raw syscalls, not glibc's setuid(): that one would signal every thread of the parent.
@@ -293,7 +306,65 @@ std::atomic<bool> g_have_orphans{false};
 
 }  // namespace
 
+namespace {
+
+std::optional<ProcessFailure> start_here(const ProcessRequest& req, StartedProcess& out);
+
+// PR_SET_PDEATHSIG fires when the *thread* that created the child exits, not the process. A
+// child that must die with this process is therefore started from one thread that lives as long
+// as the process: the first such spawn creates it, later ones hand it their request and wait.
+class SpawnerThread {
+ public:
+  static SpawnerThread& get() {
+    static SpawnerThread* instance = new SpawnerThread;  // never destroyed: it outlives main()
+    return *instance;
+  }
+  std::optional<ProcessFailure> run(const ProcessRequest& req, StartedProcess& out) {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [this] { return job_ == nullptr; });
+    std::optional<ProcessFailure> result;
+    Job job{&req, &out, &result, false};
+    job_ = &job;
+    wake_.notify_all();
+    done_.wait(lock, [&job] { return job.done; });
+    job_ = nullptr;
+    idle_.notify_one();
+    return result;
+  }
+
+ private:
+  struct Job {
+    const ProcessRequest* req;
+    StartedProcess* out;
+    std::optional<ProcessFailure>* result;
+    bool done;
+  };
+  SpawnerThread() {
+    std::thread([this] {
+      std::unique_lock lock(mutex_);
+      for (;;) {
+        wake_.wait(lock, [this] { return job_ != nullptr && !job_->done; });
+        *job_->result = start_here(*job_->req, *job_->out);
+        job_->done = true;
+        done_.notify_all();
+      }
+    }).detach();
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_, done_, idle_;
+  Job* job_ = nullptr;
+};
+
+}  // namespace
+
 std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedProcess& out) {
+  if (req.die_with_parent) return SpawnerThread::get().run(req, out);
+  return start_here(req, out);
+}
+
+namespace {
+
+std::optional<ProcessFailure> start_here(const ProcessRequest& req, StartedProcess& out) {
   reap_orphans();
 
   // 1. Everything the child needs, as C arrays pointing into the request's strings.
@@ -322,6 +393,8 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
   ctx.envp = req.env != nullptr ? envp.data() : environ;
   ctx.cwd = req.cwd != nullptr ? req.cwd->c_str() : nullptr;
   ctx.detached = req.detached;
+  ctx.new_process_group = req.new_process_group;
+  ctx.die_with_parent = req.die_with_parent;
   ctx.set_uid = req.uid.has_value();
   ctx.set_gid = req.gid.has_value();
   ctx.uid = req.uid.value_or(0);
@@ -371,6 +444,8 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
   return std::nullopt;
 }
 
+}  // namespace
+
 std::vector<std::string> exec_candidates(const std::string& file,
                                          const std::optional<std::vector<std::string>>& env) {
   if (file.find('/') != std::string::npos) return {file};
@@ -410,6 +485,11 @@ std::string current_executable() {
 
 std::vector<std::string> shell_argv(const std::string& shell_path, const std::string& command) {
   return {shell_path.empty() ? "/bin/sh" : shell_path, "-c", command};
+}
+
+int signal_process_group(int leader_pid, int sig) {
+  if (leader_pid <= 0) return ESRCH;
+  return ::kill(-leader_pid, sig) == 0 ? 0 : errno;
 }
 
 int signal_process(int handle, int sig) {

@@ -194,6 +194,15 @@ int run(const std::vector<std::string>& a) {
     }
     return 0;
   }
+  if (cmd == "tree") {  // a chain of N descendants below us; each prints its pid, then sleeps MS
+    int depth = std::atoi(a.at(1).c_str());
+    for (;;) {
+      say(std::to_string(getpid()) + "\n");
+      if (depth-- == 0 || fork() != 0) break;  // the new child goes round again, one level down
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(2).c_str())));
+    return 0;
+  }
   if (cmd == "list-fds") {  // open descriptors, excluding the one used to list them
     DIR* d = opendir("/proc/self/fd");
     if (!d) return 2;

@@ -1,0 +1,105 @@
+// Nothing left behind: kill_tree() ends a child and its descendants; a child started with
+// kill_on_parent_death dies when its parent is SIGKILLed. Exits are observed through pidfds
+// (POSIX: this file is the Linux backend's; the Win32 backend uses a job object).
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <sstream>
+
+#include "test_util.hpp"
+
+using namespace childproc;
+using namespace std::chrono_literals;
+using cptest::kHelper;
+
+namespace {
+
+// Whether `pid` exits (or has exited) within `limit`; its pidfd becomes readable when it does.
+bool exits_within(int pid, std::chrono::milliseconds limit) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;  // gone already
+  pollfd p{fd, POLLIN, 0};
+  int rc = poll(&p, 1, static_cast<int>(limit.count()));
+  close(fd);
+  return rc == 1;
+}
+
+std::vector<int> read_pids(const std::string& text) {
+  std::vector<int> pids;
+  std::istringstream in(text);
+  for (int pid; in >> pid;)
+    pids.push_back(pid);
+  return pids;
+}
+
+}  // namespace
+
+TEST(Tree, KillTreeEndsTheChildAndEveryDescendant) {
+  Loop loop;
+  auto child = spawn(kHelper, {"tree", "2", "30000"}, {.new_process_group = true}, loop);
+  std::string out;
+  child->std_out()->on_data([&](std::string_view d) {
+    out.append(d);
+    if (read_pids(out).size() == 3) {
+      EXPECT_TRUE(child->kill_tree(SIGKILL));
+    }
+  });
+  cptest::run_with_watchdog(loop);
+  auto pids = read_pids(out);
+  ASSERT_EQ(pids.size(), 3u);  // the child, a grandchild, a great-grandchild
+  EXPECT_EQ(pids[0], child->pid());
+  EXPECT_EQ(child->signal_code(), SIGKILL);
+  for (int pid : pids)
+    EXPECT_TRUE(exits_within(pid, 10s)) << "process " << pid << " survived kill_tree";
+  EXPECT_EQ(cptest::zombie_children(), 0);
+}
+
+TEST(Tree, KillTreeReachesDescendantsAfterTheChildHasExited) {
+  Loop loop;
+  // The child exits at once; its two descendants live on in its group.
+  auto child = spawn(kHelper, {"tree", "2", "30000"}, {.detached = true}, loop);
+  std::string out;
+  child->std_out()->on_data([&](std::string_view d) { out.append(d); });
+  std::vector<int> pids;
+  child->std_out()->on_data([&](std::string_view) {
+    if (read_pids(out).size() == 3 && pids.empty()) {
+      pids = read_pids(out);
+      child->kill(SIGKILL);  // only the child
+    }
+  });
+  child->on_exit([&](auto, auto) {
+    EXPECT_TRUE(child->kill_tree(SIGKILL));
+  });
+  cptest::run_with_watchdog(loop);
+  ASSERT_EQ(pids.size(), 3u);
+  for (int pid : pids)
+    EXPECT_TRUE(exits_within(pid, 10s)) << "process " << pid << " survived kill_tree";
+}
+
+TEST(Tree, KillTreeNeedsAProcessGroup) {
+  Loop loop;
+  auto child = spawn(kHelper, {"sleep", "10000"}, {.stdio = "ignore"}, loop);
+  EXPECT_THROW(child->kill_tree(), std::logic_error);
+  child->kill(SIGKILL);
+  cptest::run_with_watchdog(loop);
+}
+
+TEST(Tree, AChildWithKillOnParentDeathDiesWhenItsParentIsSigkilled) {
+  Loop loop;
+  auto parent = spawn(CP_SPAWNER, {kHelper}, {}, loop);
+  std::string out;
+  int grandchild = 0;
+  parent->std_out()->on_data([&](std::string_view d) {
+    out.append(d);
+    if (out.find('\n') != std::string::npos && grandchild == 0) {
+      grandchild = std::stoi(out);
+      parent->kill(SIGKILL);
+    }
+  });
+  cptest::run_with_watchdog(loop);
+  ASSERT_GT(grandchild, 0);
+  EXPECT_EQ(parent->signal_code(), SIGKILL);
+  EXPECT_TRUE(exits_within(grandchild, 10s)) << "the orphan " << grandchild << " lives on";
+}
