@@ -11,6 +11,7 @@
 #include "internal/fd.hpp"
 #include "internal/loop_core.hpp"
 #include "internal/pipe.hpp"
+#include "internal/process.hpp"
 
 namespace childproc::ipc {
 
@@ -135,7 +136,7 @@ void Channel::read_available() {
   std::weak_ptr<bool> alive = alive_;
   for (int round = 0; round < 8 && fd_ >= 0; ++round) {
     std::vector<int> fds;
-    ssize_t n = detail::receive_with_fds(fd_, buf, sizeof buf, fds);
+    detail::IoCount n = detail::receive_with_fds(fd_, buf, sizeof buf, fds);
     for (int fd : fds) {
       if (received_fds_.size() < kMaxPendingHandles) {
         received_fds_.push_back(fd);
@@ -356,8 +357,9 @@ void Channel::flush() {
   std::weak_ptr<bool> alive = alive_;
   while (fd_ >= 0 && !queue_.empty()) {
     Outgoing& o = queue_.front();
-    ssize_t n = detail::send_with_fd(fd_, o.bytes.data() + o.offset, o.bytes.size() - o.offset,
-                                     o.offset == 0 ? o.handle_fd : -1);
+    detail::IoCount n =
+        detail::send_with_fd(fd_, o.bytes.data() + o.offset, o.bytes.size() - o.offset,
+                             o.offset == 0 ? o.handle_fd : -1);
     if (n == -EAGAIN) break;
     if (n < 0) {
       Error e = make_system_error(static_cast<int>(-n), "write");
@@ -474,8 +476,8 @@ Channel* parent_channel(Loop& loop) {
   char* end = nullptr;
   long fd = std::strtol(fd_text, &end, 10);
   // Not inherited further, whatever happens next, as a Node child does.
-  unsetenv("NODE_CHANNEL_FD");
-  unsetenv("NODE_CHANNEL_SERIALIZATION_MODE");
+  detail::remove_environment_variable("NODE_CHANNEL_FD");
+  detail::remove_environment_variable("NODE_CHANNEL_SERIALIZATION_MODE");
   if (end == fd_text || *end != '\0' || fd < 0 || fd > 1 << 20) return nullptr;
   if (detail::adopt_inherited_descriptor(static_cast<int>(fd)) != 0) return nullptr;
   g_parent_channel = std::make_unique<Channel>(loop.core(), static_cast<int>(fd));

@@ -11,8 +11,6 @@
 #include "internal/process.hpp"
 #include "internal/spawn_plan.hpp"
 
-extern char** environ;
-
 namespace childproc {
 
 namespace {
@@ -104,8 +102,8 @@ std::vector<Stdio> normalize_stdio(const StdioOption& option, bool for_sync) {
 
 Env current_env() {
   Env env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string_view entry(*e);
+  for (const std::string& e : detail::environment_entries()) {
+    std::string_view entry(e);
     auto eq = entry.find('=');
     if (eq == std::string_view::npos) continue;
     env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
@@ -266,11 +264,7 @@ SpawnPlan plan_spawn(const std::string& file, const std::vector<std::string>& ar
   plan.serialization = options.serialization;
   if (plan.ipc_index) {
     // The child finds its channel through these, as a Node child does.
-    if (!plan.env) {
-      plan.env.emplace();
-      for (char** e = environ; e != nullptr && *e != nullptr; ++e)
-        plan.env->emplace_back(*e);
-    }
+    if (!plan.env) plan.env = detail::environment_entries();
     plan.env->push_back("NODE_CHANNEL_FD=" + std::to_string(*plan.ipc_index));
     plan.env->push_back(std::string("NODE_CHANNEL_SERIALIZATION_MODE=") +
                         (plan.serialization == Serialization::kJson ? "json" : "advanced"));

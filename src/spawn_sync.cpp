@@ -1,12 +1,11 @@
-// spawn_sync: a private poll() loop over the child's pidfd and its pipes. Lifecycle:
+// spawn_sync: a private wait loop (detail::wait_for_io: poll() on Linux) over the child's pidfd
+// and its pipes. Lifecycle:
 //   kRunning  -> the child runs; we feed stdin and drain every output pipe together;
 //   kDraining -> the child has exited; what it wrote is already in the pipes, so we read on
 //                until EOF, or until close_timeout_after_exit for pipes a grandchild still holds;
 //   kDone     -> every pipe closed, status collected.
 // The first error wins (ETIMEDOUT, ENOBUFS); the child is killed at most once.
 #include "childproc/spawn_sync.hpp"
-
-#include <poll.h>
 
 #include <cerrno>
 #include <chrono>
@@ -15,6 +14,7 @@
 
 #include "internal/capture.hpp"
 #include "internal/pipe.hpp"
+#include "internal/poller.hpp"
 #include "internal/process.hpp"
 #include "internal/spawn_plan.hpp"
 #include "internal/utf8.hpp"
@@ -76,20 +76,20 @@ class SyncRunner {
   };
 
   void step() {
-    std::vector<pollfd> fds;
-    fds.reserve(pipes_.size() + 1);
-    if (state_ == State::kRunning) fds.push_back({pidfd_.get(), POLLIN, 0});
+    std::vector<detail::IoWait> waits;
+    waits.reserve(pipes_.size() + 1);
+    if (state_ == State::kRunning) waits.push_back({pidfd_.get(), detail::kIoReadable});
     for (auto& p : pipes_)
-      fds.push_back({p.fd.get(),
-                     static_cast<short>((p.reading ? POLLIN : 0) | (p.writing ? POLLOUT : 0)), 0});
+      waits.push_back({p.fd.get(), (p.reading ? detail::kIoReadable : 0u) |
+                                       (p.writing ? detail::kIoWritable : 0u)});
     if (state_ == State::kDraining && pipes_.empty()) {
       state_ = State::kDone;
       return;
     }
 
-    int rc = poll(fds.data(), fds.size(), wait_ms());
-    if (rc < 0 && errno != EINTR) {
-      set_error(errno, "poll");
+    int rc = detail::wait_for_io(waits.data(), waits.size(), wait_ms());
+    if (rc < 0) {
+      set_error(-rc, "poll");
       kill_once(SIGKILL);
     }
     auto now = Clock::now();
@@ -106,11 +106,11 @@ class SyncRunner {
 
     std::size_t k = 0;
     if (state_ == State::kRunning) {
-      if (fds[k].revents != 0) on_exit();
+      if (waits[k].ready != 0) on_exit();
       ++k;
     }
     for (std::size_t i = 0; i < pipes_.size(); ++i, ++k)
-      if (fds[k].revents != 0) service(pipes_[i], fds[k].revents);
+      if (waits[k].ready != 0) service(pipes_[i], waits[k].ready);
     std::erase_if(pipes_, [](const Pipe& p) { return !p.fd; });
     if (state_ == State::kDraining && Clock::now() >= drain_deadline_) close_all();
   }
@@ -134,10 +134,11 @@ class SyncRunner {
     drain_deadline_ = Clock::now() + options_.close_timeout_after_exit;
   }
 
-  void service(Pipe& p, short revents) {
-    if (p.writing && (revents & (POLLOUT | POLLERR | POLLHUP))) {
+  void service(Pipe& p, unsigned ready) {
+    constexpr unsigned kGone = detail::kIoHangup | detail::kIoError;
+    if (p.writing && (ready & (detail::kIoWritable | kGone))) {
       const std::string& input = *options_.input;
-      ssize_t n =
+      detail::IoCount n =
           detail::write_some(p.fd.get(), input.data() + p.written, input.size() - p.written);
       if (n > 0) p.written += static_cast<std::size_t>(n);
       // The child closed its stdin (EPIPE) or the write failed: it gets no more, and the result
@@ -146,7 +147,7 @@ class SyncRunner {
       if (p.written == input.size() || (n < 0 && n != -EAGAIN)) p.fd.reset();
       return;
     }
-    if (p.reading && (revents & (POLLIN | POLLERR | POLLHUP))) {
+    if (p.reading && (ready & (detail::kIoReadable | kGone))) {
       // A full read means more is waiting: read on (bounded, so other pipes are not starved)
       // instead of paying a poll() per 64 KiB.
       for (int round = 0; round < 16 && p.fd; ++round)
@@ -160,7 +161,7 @@ class SyncRunner {
     char small[kSmallReadSize];
     char* buf = read_buffer_ ? read_buffer_.get() : small;
     std::size_t size = read_buffer_ ? kReadSize : kSmallReadSize;
-    ssize_t n = detail::read_some(p.fd.get(), buf, size);
+    detail::IoCount n = detail::read_some(p.fd.get(), buf, size);
     if (n <= 0) {
       if (n != -EAGAIN) p.fd.reset();  // EOF (or a read error: nothing more can come)
       return false;

@@ -73,7 +73,7 @@ void Stream::read_available() {
   char buf[kReadChunk];
   std::weak_ptr<bool> alive = alive_;
   for (int round = 0; round < kReadsPerWakeup; ++round) {
-    ssize_t n = detail::read_some(fd_, buf, sizeof buf);
+    detail::IoCount n = detail::read_some(fd_, buf, sizeof buf);
     if (n > 0) {
       if (static_cast<std::size_t>(n) == sizeof buf && !pipe_grown_) {
         pipe_grown_ = true;  // a fast writer: give it a bigger pipe
@@ -116,7 +116,7 @@ bool Stream::write(std::string_view data, WriteCallback callback) {
   }
   std::size_t done = 0;
   if (queue_.empty()) {
-    ssize_t n = detail::write_some(fd_, data.data(), data.size());
+    detail::IoCount n = detail::write_some(fd_, data.data(), data.size());
     if (n < 0 && n != -EAGAIN) {
       Error e = make_system_error(static_cast<int>(-n), "write");
       report(std::move(callback), e);
@@ -140,7 +140,7 @@ bool Stream::write(std::string_view data, WriteCallback callback) {
 void Stream::flush_writes() {
   while (!queue_.empty()) {
     PendingWrite& w = queue_.front();
-    ssize_t n = detail::write_some(fd_, w.data.data() + w.offset, w.data.size() - w.offset);
+    detail::IoCount n = detail::write_some(fd_, w.data.data() + w.offset, w.data.size() - w.offset);
     if (n == -EAGAIN) break;
     if (n < 0) {
       fail_queued_writes(static_cast<int>(-n));

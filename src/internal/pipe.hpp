@@ -2,13 +2,16 @@
 // Implemented per platform (src/posix/pipe.cpp).
 #pragma once
 
-#include <sys/types.h>
 #include <cstddef>
 #include <vector>
 
 #include "internal/fd.hpp"
 
 namespace childproc::detail {
+
+// A byte count, or -errno: the return of the I/O calls below (POSIX's ssize_t, spelled without
+// a system header).
+using IoCount = std::ptrdiff_t;
 
 enum class PipeDirection {
   kToChild,    // the child reads (stdin)
@@ -31,9 +34,9 @@ int make_pipe(PipeDirection direction, PipePair& out);
 void grow_pipe_buffer(int fd) noexcept;
 
 // Bytes read, 0 at EOF, or -errno (-EAGAIN when nothing is there).
-ssize_t read_some(int fd, char* buf, std::size_t size);
+IoCount read_some(int fd, char* buf, std::size_t size);
 // Bytes written or -errno; never raises SIGPIPE (-EPIPE instead).
-ssize_t write_some(int fd, const char* buf, std::size_t size);
+IoCount write_some(int fd, const char* buf, std::size_t size);
 
 // Ends our writing direction of a socket pair (the peer reads EOF); 0 or an errno.
 int shutdown_write(int fd);
@@ -41,9 +44,9 @@ int shutdown_write(int fd);
 // ---- The IPC transport: a stream socket that also carries descriptors (SCM_RIGHTS). ----
 
 // Bytes written or -errno; `fd_to_pass` (>= 0) rides with the first byte.
-ssize_t send_with_fd(int fd, const char* buf, std::size_t size, int fd_to_pass);
+IoCount send_with_fd(int fd, const char* buf, std::size_t size, int fd_to_pass);
 // Bytes read, 0 at EOF, or -errno; descriptors that arrived are appended to `fds`, close-on-exec.
-ssize_t receive_with_fds(int fd, char* buf, std::size_t size, std::vector<int>& fds);
+IoCount receive_with_fds(int fd, char* buf, std::size_t size, std::vector<int>& fds);
 
 enum class SocketKind { kNotSocket, kStreamListening, kStream, kDatagram };
 SocketKind socket_kind(int fd);

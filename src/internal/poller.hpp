@@ -15,6 +15,18 @@ enum IoEvent : unsigned {
   kIoError = 8,
 };
 
+// One descriptor for wait_for_io(): what to wait for (kIo* bits) and what was found.
+struct IoWait {
+  int fd = -1;
+  unsigned interest = 0;
+  unsigned ready = 0;
+};
+
+// Waits until one of `entries` is ready or `timeout_ms` passes (-1: no limit), with nothing to
+// create or destroy per call (spawn_sync's private wait, Linux: one poll()). Returns how many
+// entries are ready (0 after the timeout or a signal's interruption) or -errno.
+int wait_for_io(IoWait* entries, std::size_t count, int timeout_ms);
+
 class Poller {
  public:
   static constexpr std::uint64_t kWakeKey = 0;  // reported after wake() was called

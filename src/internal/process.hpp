@@ -81,6 +81,11 @@ std::vector<std::string> shell_argv(const std::string& shell_path, const std::st
 // The path of this process's own executable (fork()'s default exec_path).
 std::string current_executable();
 
+// This process's environment as "KEY=value" entries, and the removal of one variable (the
+// NODE_CHANNEL_* variables, once the child side has read them).
+std::vector<std::string> environment_entries();
+void remove_environment_variable(const char* name);
+
 // Test hook: force the portable fork() start path instead of clone(CLONE_VM|CLONE_VFORK);
 // false restores the default (which is fork under ThreadSanitizer).
 void force_fork_strategy(bool on);

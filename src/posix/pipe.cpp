@@ -50,7 +50,7 @@ void grow_pipe_buffer(int fd) noexcept {
   fcntl(fd, F_SETPIPE_SZ, 1 << 20);
 }
 
-ssize_t read_some(int fd, char* buf, std::size_t size) {
+IoCount read_some(int fd, char* buf, std::size_t size) {
   for (;;) {
     ssize_t n = ::read(fd, buf, size);
     if (n >= 0) return n;
@@ -58,7 +58,7 @@ ssize_t read_some(int fd, char* buf, std::size_t size) {
   }
 }
 
-ssize_t write_some(int fd, const char* buf, std::size_t size) {
+IoCount write_some(int fd, const char* buf, std::size_t size) {
   for (;;) {
     ssize_t n = ::send(fd, buf, size, MSG_NOSIGNAL);
     if (n >= 0) return n;
@@ -71,7 +71,7 @@ ssize_t write_some(int fd, const char* buf, std::size_t size) {
   }
 }
 
-ssize_t send_with_fd(int fd, const char* buf, std::size_t size, int fd_to_pass) {
+IoCount send_with_fd(int fd, const char* buf, std::size_t size, int fd_to_pass) {
   iovec iov{const_cast<char*>(buf), size};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -93,7 +93,7 @@ ssize_t send_with_fd(int fd, const char* buf, std::size_t size, int fd_to_pass) 
   }
 }
 
-ssize_t receive_with_fds(int fd, char* buf, std::size_t size, std::vector<int>& fds) {
+IoCount receive_with_fds(int fd, char* buf, std::size_t size, std::vector<int>& fds) {
   iovec iov{buf, size};
   msghdr msg{};
   msg.msg_iov = &iov;

@@ -477,6 +477,17 @@ std::vector<std::string> exec_candidates(const std::string& file,
   return out;
 }
 
+std::vector<std::string> environment_entries() {
+  std::vector<std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    out.emplace_back(*e);
+  return out;
+}
+
+void remove_environment_variable(const char* name) {
+  unsetenv(name);
+}
+
 std::string current_executable() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
