@@ -2,9 +2,7 @@
 // readable stdio pipe counts toward 'close', which fires once the exit and every such pipe are in.
 #include "childproc/child_process.hpp"
 
-#include <cerrno>
-#include <csignal>
-
+#include "internal/errc.hpp"
 #include "internal/loop_core.hpp"
 #include "internal/poller.hpp"
 #include "internal/process.hpp"
@@ -16,14 +14,7 @@ struct ChildProcess::LoopRegistration {
   detail::LoopCore::Closer closer;
 };
 
-namespace {
-
-// Node turns only these start failures into an 'error' event; the rest are thrown.
-bool reported_async(int err) {
-  return err == EACCES || err == EAGAIN || err == EMFILE || err == ENFILE || err == ENOENT;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 ChildProcess::ChildProcess(Loop& loop, std::string file, std::vector<std::string> args)
     : loop_(loop), spawnfile_(std::move(file)), spawnargs_(std::move(args)) {}
@@ -50,7 +41,7 @@ void ChildProcess::start(detail::SpawnPlan& plan) {
   auto& core = loop_.core();
   detail::Launch launched = detail::launch(plan);
 
-  if (launched.failure && !reported_async(launched.failure->err)) {
+  if (launched.failure && !detail::start_failure_is_async(launched.failure->err)) {
     Error e = make_system_error(launched.failure->err, "spawn", spawnfile_,
                                 detail::error_spawnargs(plan));
     e.step = launched.failure->step;
@@ -59,8 +50,8 @@ void ChildProcess::start(detail::SpawnPlan& plan) {
 
   // Streams exist even after a start failure, as in Node (the child's ends are closed, so the
   // readable ones reach EOF at once). EMFILE/ENFILE stop before them, as in Node.
-  bool out_of_fds =
-      launched.failure && (launched.failure->err == EMFILE || launched.failure->err == ENFILE);
+  bool out_of_fds = launched.failure && (launched.failure->err == detail::os::kEMFILE ||
+                                         launched.failure->err == detail::os::kENFILE);
   streams_.resize(plan.stdio.size());
   for (std::size_t i = 0; i < plan.stdio.size() && !out_of_fds; ++i) {
     if (!launched.parent_ends[i]) continue;
@@ -275,8 +266,9 @@ bool ChildProcess::kill(int sig) {
     killed_ = true;
     return true;
   }
-  if (err == ESRCH) return false;
-  if (err == EINVAL || err == ENOSYS) throw SystemError(make_system_error(err, "kill"));
+  if (err == detail::os::kESRCH) return false;
+  if (err == detail::os::kEINVAL || err == detail::os::kENOSYS)
+    throw SystemError(make_system_error(err, "kill"));
   emit_error(make_system_error(err, "kill"));
   return false;
 }

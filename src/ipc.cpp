@@ -4,10 +4,10 @@
 // and, as in Node, everything sent after it waits until the peer acknowledges it.
 #include "childproc/ipc.hpp"
 
-#include <cerrno>
 #include <cstdlib>
 #include <mutex>
 
+#include "internal/errc.hpp"
 #include "internal/fd.hpp"
 #include "internal/loop_core.hpp"
 #include "internal/pipe.hpp"
@@ -144,7 +144,7 @@ void Channel::read_available() {
         detail::close_descriptor(fd);  // a peer flooding us with descriptors gets them closed
       }
     }
-    if (n == -EAGAIN) return;
+    if (n == -detail::os::kEAGAIN) return;
     if (n < 0) {
       emit_error(errno_name(static_cast<int>(-n)), "IPC channel read failed");
       if (alive.expired()) return;
@@ -360,7 +360,7 @@ void Channel::flush() {
     detail::IoCount n =
         detail::send_with_fd(fd_, o.bytes.data() + o.offset, o.bytes.size() - o.offset,
                              o.offset == 0 ? o.handle_fd : -1);
-    if (n == -EAGAIN) break;
+    if (n == -detail::os::kEAGAIN) break;
     if (n < 0) {
       Error e = make_system_error(static_cast<int>(-n), "write");
       if (o.callback) {

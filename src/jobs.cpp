@@ -2,7 +2,6 @@
 // ChildPoolJob (resident workers, a load balancer, a bounded queue, replacement of dead
 // workers) and the registry that kills every job process when the application exits.
 #include <algorithm>
-#include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -10,6 +9,7 @@
 
 #include "childproc/fork.hpp"
 #include "childproc/jobs.hpp"
+#include "internal/errc.hpp"
 
 namespace childproc::jobs {
 
@@ -25,7 +25,7 @@ struct Registry {
   void kill_all() {
     std::lock_guard lock(mutex);
     for (JobProcess* p : live)
-      p->process().kill(SIGKILL);
+      p->process().kill(detail::os::kSIGKILL);
   }
 };
 
@@ -115,14 +115,14 @@ void JobProcess::off(ListenerId id) {
 
 void JobProcess::kill(std::chrono::milliseconds timeout) {
   if (exited_) return;
-  child_->kill(SIGINT);
+  child_->kill(detail::os::kSIGINT);
   if (kill_timer_) return;
   std::weak_ptr<JobProcess> weak = weak_from_this();
   kill_timer_ = loop_.set_timeout(timeout, [weak] {
     auto self = weak.lock();
     if (!self) return;
     self->kill_timer_.reset();
-    if (!self->exited_) self->child_->kill(SIGKILL);
+    if (!self->exited_) self->child_->kill(detail::os::kSIGKILL);
   });
 }
 

@@ -7,12 +7,11 @@
 // The first error wins (ETIMEDOUT, ENOBUFS); the child is killed at most once.
 #include "childproc/spawn_sync.hpp"
 
-#include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <memory>
 
 #include "internal/capture.hpp"
+#include "internal/errc.hpp"
 #include "internal/pipe.hpp"
 #include "internal/poller.hpp"
 #include "internal/process.hpp"
@@ -90,13 +89,13 @@ class SyncRunner {
     int rc = detail::wait_for_io(waits.data(), waits.size(), wait_ms());
     if (rc < 0) {
       set_error(-rc, "poll");
-      kill_once(SIGKILL);
+      kill_once(detail::os::kSIGKILL);
     }
     auto now = Clock::now();
     if (deadline_ && now >= *deadline_ && state_ == State::kRunning) {
       deadline_.reset();
       result_.timed_out = true;
-      set_error(ETIMEDOUT, "spawnSync " + plan_.file);
+      set_error(detail::os::kETIMEDOUT, "spawnSync " + plan_.file);
       kill_once(plan_.kill_signal);
     }
     if (rc <= 0) {
@@ -143,8 +142,8 @@ class SyncRunner {
       if (n > 0) p.written += static_cast<std::size_t>(n);
       // The child closed its stdin (EPIPE) or the write failed: it gets no more, and the result
       // says so unless a timeout or max_buffer error comes first (Node's pipe error).
-      if (n < 0 && n != -EAGAIN && !pipe_error_) pipe_error_ = static_cast<int>(-n);
-      if (p.written == input.size() || (n < 0 && n != -EAGAIN)) p.fd.reset();
+      if (n < 0 && n != -detail::os::kEAGAIN && !pipe_error_) pipe_error_ = static_cast<int>(-n);
+      if (p.written == input.size() || (n < 0 && n != -detail::os::kEAGAIN)) p.fd.reset();
       return;
     }
     if (p.reading && (ready & (detail::kIoReadable | kGone))) {
@@ -163,7 +162,7 @@ class SyncRunner {
     std::size_t size = read_buffer_ ? kReadSize : kSmallReadSize;
     detail::IoCount n = detail::read_some(p.fd.get(), buf, size);
     if (n <= 0) {
-      if (n != -EAGAIN) p.fd.reset();  // EOF (or a read error: nothing more can come)
+      if (n != -detail::os::kEAGAIN) p.fd.reset();  // EOF (or a read error: nothing more can come)
       return false;
     }
     // A read that took a whole default-sized pipe (64 KiB) means a fast writer: give it a bigger
@@ -177,7 +176,7 @@ class SyncRunner {
     buffered_ += static_cast<std::size_t>(n);
     // Node checks after each read and keeps what was read.
     if (options_.max_buffer > 0 && buffered_ > options_.max_buffer) {
-      set_error(ENOBUFS, "spawnSync " + plan_.file);
+      set_error(detail::os::kENOBUFS, "spawnSync " + plan_.file);
       kill_once(plan_.kill_signal);
       return false;
     }

@@ -3,9 +3,9 @@
 // for what the kernel did not take.
 #include "childproc/stream.hpp"
 
-#include <cerrno>
 #include <memory>
 
+#include "internal/errc.hpp"
 #include "internal/fd.hpp"
 #include "internal/loop_core.hpp"
 #include "internal/pipe.hpp"
@@ -98,7 +98,7 @@ void Stream::read_available() {
       }
       return;
     }
-    if (n != -EAGAIN) fail(static_cast<int>(-n), "read");
+    if (n != -detail::os::kEAGAIN) fail(static_cast<int>(-n), "read");
     return;
   }
 }
@@ -117,7 +117,7 @@ bool Stream::write(std::string_view data, WriteCallback callback) {
   std::size_t done = 0;
   if (queue_.empty()) {
     detail::IoCount n = detail::write_some(fd_, data.data(), data.size());
-    if (n < 0 && n != -EAGAIN) {
+    if (n < 0 && n != -detail::os::kEAGAIN) {
       Error e = make_system_error(static_cast<int>(-n), "write");
       report(std::move(callback), e);
       fail(static_cast<int>(-n), "write");
@@ -141,7 +141,7 @@ void Stream::flush_writes() {
   while (!queue_.empty()) {
     PendingWrite& w = queue_.front();
     detail::IoCount n = detail::write_some(fd_, w.data.data() + w.offset, w.data.size() - w.offset);
-    if (n == -EAGAIN) break;
+    if (n == -detail::os::kEAGAIN) break;
     if (n < 0) {
       fail_queued_writes(static_cast<int>(-n));
       return;
