@@ -300,7 +300,7 @@ ChildPoolJob::~ChildPoolJob() {
   // Workers outlive the pool until they have exited (each keeps itself alive), so the ladder
   // completes and the loop reaps them: no zombie.
   stopping_ = true;
-  if (retry_timer_) loop_.clear_timeout(*retry_timer_);
+  cancel_retry();
   for (auto& w : workers_) {
     w->on_job_finished = nullptr;
     w->kill(options_.kill_timeout);
@@ -309,9 +309,13 @@ ChildPoolJob::~ChildPoolJob() {
 
 void ChildPoolJob::create(int count) {
   created_ = true;
-  retry_attempt_ = 0;
+  cancel_retry();  // a fresh start: the backoff begins again
   for (int i = 0; i < count && static_cast<int>(workers_.size()) < options_.max; ++i)
-    if (!add_worker()) return retry_later();
+    if (!add_worker()) {
+      retry_later();
+      break;
+    }
+  drain_queue();
 }
 
 // Starts one worker; nullptr (and start_error_ says why) if its process could not be started.
@@ -369,21 +373,34 @@ void ChildPoolJob::retry_later() {
   std::string state = "ERR_JOB_POOL_BELOW_MIN: " + *start_error_ + "; " +
                       std::to_string(workers_.size()) + " of min " + std::to_string(options_.min) +
                       " workers running";
+  std::weak_ptr<bool> alive = alive_;
+  // Reported from the loop, never from inside the call that failed: a listener may call create()
+  // or run() (which start workers again) or destroy the pool.
+  auto report = [this, alive](std::string message) {
+    loop_.next_tick([this, alive, message = std::move(message)] {
+      if (!alive.expired()) error_event_.emit(message);
+    });
+  };
   if (retry_attempt_ >= options_.restart_attempts) {
-    error_event_.emit(state + "; gave up after " + std::to_string(retry_attempt_) +
-                      " retries (run() or create() tries again)");
+    report(state + "; gave up after " + std::to_string(retry_attempt_) +
+           " retries (run() or create() tries again)");
     return;
   }
   auto delay = options_.restart_backoff * (1L << std::min(retry_attempt_, 10));
   ++retry_attempt_;
-  error_event_.emit(state + "; retrying in " + std::to_string(delay.count()) + " ms");
-  std::weak_ptr<bool> alive = alive_;
   retry_timer_ = loop_.set_timeout(delay, [this, alive] {
     if (alive.expired()) return;
     retry_timer_.reset();
     replenish();
     drain_queue();
   });
+  report(state + "; retrying in " + std::to_string(delay.count()) + " ms");
+}
+
+void ChildPoolJob::cancel_retry() {
+  if (retry_timer_) loop_.clear_timeout(*retry_timer_);
+  retry_timer_.reset();
+  retry_attempt_ = 0;
 }
 
 void ChildPoolJob::fail_queued() {
@@ -425,10 +442,9 @@ std::shared_ptr<JobProcess> ChildPoolJob::run(const std::string& job_path,
   };
   if (workers_.empty() && created_ && !stopping_) {
     // Every worker failed to start or died: try again now, spawning may work again.
-    if (retry_timer_) loop_.clear_timeout(*retry_timer_);
-    retry_timer_.reset();
-    retry_attempt_ = 0;
+    cancel_retry();
     replenish();
+    drain_queue();
   }
   if (workers_.empty()) {
     fail(std::move(options.callback),
@@ -491,6 +507,17 @@ std::vector<int> ChildPoolJob::get_pids() const {
 
 void ChildPoolJob::kill_all(KillMode mode, std::function<void()> done) {
   stopping_ = true;
+  cancel_retry();
+  // Jobs still queued would wait for workers that are going: they fail now, once each.
+  while (!queue_.empty()) {
+    JobCallback cb = std::move(queue_.front().options.callback);
+    queue_.pop_front();
+    if (cb)
+      loop_.next_tick([cb = std::move(cb)] {
+        cb("ERR_JOB_POOL_STOPPED: the pool's workers were killed (kill_all) before this job ran",
+           json::Value());
+      });
+  }
   std::vector<std::shared_ptr<JobProcess>> all = workers_;
   if (all.empty()) {
     stopping_ = false;

@@ -340,8 +340,10 @@ class Parser {
       if (negative) exponent = -exponent;
     }
     long long position = 0;  // of the digit being read: 0 for the units
-    std::size_t point = s_.find('.', digits_begin);
-    std::size_t int_end = point < mantissa_end ? point : mantissa_end;
+    // Within the mantissa only: a search to the end of the input would make a document of many
+    // out-of-range numbers quadratic.
+    std::size_t point = s_.substr(digits_begin, mantissa_end - digits_begin).find('.');
+    std::size_t int_end = point == std::string_view::npos ? mantissa_end : digits_begin + point;
     position = static_cast<long long>(int_end - digits_begin) - 1;
     for (std::size_t k = digits_begin; k < mantissa_end; ++k) {
       if (s_[k] == '.') continue;

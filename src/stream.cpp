@@ -188,18 +188,20 @@ void Stream::finish_if_flushed() {
 }
 
 // A queued write failed (EPIPE: the child closed its end). As in Node, every queued write's
-// callback gets that error, then 'error' is emitted and the stream destroyed.
+// callback gets that error, then 'error' is emitted, then 'close'. All from the loop, after the
+// callbacks of writes that completed earlier, and with the stream already destroyed, so that a
+// callback writing again only gets ERR_STREAM_DESTROYED.
 void Stream::fail_queued_writes(int err) {
   Error e = make_system_error(err, "write");
-  std::deque<PendingWrite> failed;
-  failed.swap(queue_);
+  for (auto& w : queue_)
+    if (w.callback) loop_.next_tick([cb = std::move(w.callback), e] { cb(e); });
+  queue_.clear();
   queued_bytes_ = 0;
   std::weak_ptr<bool> alive = alive_;
-  for (auto& w : failed) {
-    if (w.callback) w.callback(e);
-    if (alive.expired()) return;  // a callback let go of the stream
-  }
-  fail(err, "write");
+  loop_.next_tick([this, alive, e] {
+    if (!alive.expired()) error_.emit(e);
+  });
+  destroy();  // its 'close' follows the 'error' above
 }
 
 void Stream::fail(int err, const char* syscall) {

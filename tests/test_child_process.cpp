@@ -393,9 +393,10 @@ TEST(Spawn, QueuedWritesToAClosedStdinAllGetEpipeThenError) {
   Loop loop;
   auto child = spawn(kHelper, {"close-stdin", "100"}, {}, loop);
   std::vector<std::string> seen;
-  const std::string mebibyte(1 << 20, 'x');
+  // Larger than any socket buffer (wmem_max is 4 MiB by default): every write stays queued.
+  const std::string chunk(8 << 20, 'x');
   for (int i = 0; i < 5; ++i)
-    child->std_in()->write(mebibyte, [&, i](const std::optional<Error>& e) {
+    child->std_in()->write(chunk, [&, i](const std::optional<Error>& e) {
       seen.push_back("write " + std::to_string(i) + ": " + (e ? e->code : "ok"));
     });
   child->std_in()->on_error(

@@ -547,3 +547,29 @@ TEST(LoadBalancer, DeterministicAlgorithms) {
 }
 
 }  // namespace
+
+// kill_all() with jobs still queued: each settles once, with a clear reason, and nothing restarts
+// the pool behind the caller's back.
+TEST(Pool, KillAllFailsQueuedJobsOnce) {
+  Loop loop;
+  ChildPoolJob pool({.min = 1, .exec_path = kJobHost}, loop);
+  pool.create(1);
+  Outcome running, queued1, queued2;
+  pool.run("test/slow", js::Value::object({{"ms", 10000}}), {.callback = record(running)});
+  pool.run("test/echo", {}, {.callback = record(queued1)});
+  pool.run("test/echo", {}, {.callback = record(queued2)});
+  EXPECT_EQ(pool.queued(), 2u);
+  bool done = false;
+  pool.kill_all(KillMode::kParallel, [&] { done = true; });
+  cptest::run_until(loop, [&] { return done && running.calls == 1 && queued2.calls == 1; });
+  for (Outcome* o : {&queued1, &queued2}) {
+    EXPECT_EQ(o->calls, 1);
+    ASSERT_TRUE(o->error);
+    EXPECT_EQ(o->error->rfind("ERR_JOB_POOL_STOPPED", 0), 0u) << *o->error;
+  }
+  EXPECT_EQ(running.calls, 1);
+  EXPECT_TRUE(running.error);
+  EXPECT_EQ(pool.size(), 0u);
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(cptest::zombie_children(), 0);
+}

@@ -69,9 +69,7 @@ TEST(Tree, KillTreeReachesDescendantsAfterTheChildHasExited) {
       child->kill(SIGKILL);  // only the child
     }
   });
-  child->on_exit([&](auto, auto) {
-    EXPECT_TRUE(child->kill_tree(SIGKILL));
-  });
+  child->on_exit([&](auto, auto) { EXPECT_TRUE(child->kill_tree(SIGKILL)); });
   cptest::run_with_watchdog(loop);
   ASSERT_EQ(pids.size(), 3u);
   for (int pid : pids)
@@ -86,9 +84,15 @@ TEST(Tree, KillTreeNeedsAProcessGroup) {
   cptest::run_with_watchdog(loop);
 }
 
-TEST(Tree, AChildWithKillOnParentDeathDiesWhenItsParentIsSigkilled) {
+namespace {
+
+// Starts cp_spawner (which starts a kill_on_parent_death child), SIGKILLs it once it has said its
+// child's pid, and returns that pid.
+int orphan_of_a_killed_spawner(const std::vector<std::string>& extra) {
   Loop loop;
-  auto parent = spawn(CP_SPAWNER, {kHelper}, {}, loop);
+  std::vector<std::string> args = {kHelper};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto parent = spawn(CP_SPAWNER, args, {}, loop);
   std::string out;
   int grandchild = 0;
   parent->std_out()->on_data([&](std::string_view d) {
@@ -99,7 +103,22 @@ TEST(Tree, AChildWithKillOnParentDeathDiesWhenItsParentIsSigkilled) {
     }
   });
   cptest::run_with_watchdog(loop);
-  ASSERT_GT(grandchild, 0);
   EXPECT_EQ(parent->signal_code(), SIGKILL);
+  return grandchild;
+}
+
+}  // namespace
+
+TEST(Tree, AChildWithKillOnParentDeathDiesWhenItsParentIsSigkilled) {
+  int grandchild = orphan_of_a_killed_spawner({});
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(exits_within(grandchild, 10s)) << "the orphan " << grandchild << " lives on";
+}
+
+// Changing credentials clears PR_SET_PDEATHSIG: it must be set after setuid/setgid.
+TEST(Tree, KillOnParentDeathSurvivesAChangeOfUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to start a child as another user (CI is root)";
+  int grandchild = orphan_of_a_killed_spawner({"nobody"});
+  ASSERT_GT(grandchild, 0);
   EXPECT_TRUE(exits_within(grandchild, 10s)) << "the orphan " << grandchild << " lives on";
 }

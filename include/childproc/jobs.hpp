@@ -252,6 +252,7 @@ class ChildPoolJob {
   std::size_t size() const { return workers_.size(); }
   std::size_t queued() const { return queue_.size(); }
   // Stops every worker: all at once, or one after the other; `done` runs when all have exited.
+  // Jobs still queued fail with ERR_JOB_POOL_STOPPED.
   void kill_all(KillMode mode = KillMode::kParallel, std::function<void()> done = {});
   // Beyond ee-core: the pool could not keep `min` workers. The message starts with
   // ERR_JOB_POOL_BELOW_MIN and says why, how many run, and whether it retries.
@@ -268,6 +269,7 @@ class ChildPoolJob {
   std::shared_ptr<JobProcess> add_worker();
   void replenish();
   void retry_later();
+  void cancel_retry();
   void fail_queued();
   void on_worker_exit(const std::shared_ptr<JobProcess>& worker);
   std::shared_ptr<JobProcess> choose(const PoolRunOptions& options);

@@ -75,6 +75,7 @@ struct ChildContext {
   bool detached;
   bool new_process_group;
   bool die_with_parent;
+  long parent_pid;  // ours, for the child's check after PR_SET_PDEATHSIG
   bool set_uid;
   bool set_gid;
   uid_t uid;
@@ -203,16 +204,20 @@ __attribute__((no_sanitize("address", "thread", "undefined"))) void child_setup_
   if (c->detached && CHILD_SYSCALL(SYS_setsid) < 0) child_fail(c, kStepSetsid, errno);
   if (c->new_process_group && !c->detached && CHILD_SYSCALL(SYS_setpgid, 0, 0) < 0)
     child_fail(c, kStepSetpgid, errno);
-  // SIGKILL when the thread that started us exits: that is the spawner thread, which lives as
-  // long as the process (see start_process).
-  if (c->die_with_parent && CHILD_SYSCALL(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-    child_fail(c, kStepPrctl, errno);
   child_setup_fds(c);
   if (c->cwd != nullptr && CHILD_SYSCALL(SYS_chdir, c->cwd) != 0) child_fail(c, kStepChdir, errno);
   // Raw syscalls, not glibc's setuid(): that one would signal every thread of the parent.
   if (c->set_uid || c->set_gid) CHILD_SYSCALL(SYS_setgroups, 0, nullptr);  // may fail: EPERM
   if (c->set_gid && CHILD_SYSCALL(SYS_setgid, c->gid) != 0) child_fail(c, kStepSetgid, errno);
   if (c->set_uid && CHILD_SYSCALL(SYS_setuid, c->uid) != 0) child_fail(c, kStepSetuid, errno);
+  // SIGKILL when the thread that started us exits: the spawner thread, which lives as long as the
+  // process (see start_process). After the credentials: changing them clears the setting. If the
+  // parent died before it was set, nobody will send it: leave now.
+  if (c->die_with_parent) {
+    if (CHILD_SYSCALL(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+      child_fail(c, kStepPrctl, errno);
+    if (CHILD_SYSCALL(SYS_getppid) != c->parent_pid) CHILD_SYSCALL(SYS_exit_group, 127);
+  }
   unsigned long empty_mask = 0;
   CHILD_SYSCALL(SYS_rt_sigprocmask, SIG_SETMASK, &empty_mask, nullptr, sizeof empty_mask);
   child_exec(c);
@@ -395,6 +400,7 @@ std::optional<ProcessFailure> start_here(const ProcessRequest& req, StartedProce
   ctx.detached = req.detached;
   ctx.new_process_group = req.new_process_group;
   ctx.die_with_parent = req.die_with_parent;
+  ctx.parent_pid = getpid();
   ctx.set_uid = req.uid.has_value();
   ctx.set_gid = req.gid.has_value();
   ctx.uid = req.uid.value_or(0);

@@ -1,8 +1,11 @@
-// A parent for the die-with-parent test: starts `argv[1] sleep 30000` with kill_on_parent_death,
-// prints the child's pid, then waits to be killed.
+// A parent for the die-with-parent test: starts `argv[1] sleep 30000` with kill_on_parent_death
+// (as user and group 65534 when argv[2] is "nobody"), prints the child's pid, then waits to be
+// killed.
 #include <childproc/childproc.hpp>
 
 #include <iostream>
+#include <optional>
+#include <string>
 #include <thread>
 
 int main(int argc, char** argv) {
@@ -11,8 +14,12 @@ int main(int argc, char** argv) {
   // with the process.
   std::shared_ptr<childproc::ChildProcess> child;
   std::thread([&] {
+    bool nobody = argc > 2 && std::string(argv[2]) == "nobody";
     child = childproc::spawn(argv[1], {"sleep", "30000"},
-                             {.stdio = "ignore", .kill_on_parent_death = true});
+                             {.stdio = "ignore",
+                              .uid = nobody ? std::optional<std::uint32_t>(65534) : std::nullopt,
+                              .gid = nobody ? std::optional<std::uint32_t>(65534) : std::nullopt,
+                              .kill_on_parent_death = true});
   }).join();
   std::cout << child->pid().value_or(0) << std::endl;
   childproc::default_loop().run();  // until we are SIGKILLed
