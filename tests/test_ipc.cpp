@@ -387,7 +387,11 @@ TEST(Ipc, APeerThatNeverReadsItsRepliesIsFailedAndMemoryStaysBounded) {
   long grown_kib = peak_rss_kib() - before;
   std::cout << "[ figures  ] peak memory growth under the flood: " << grown_kib << " KiB; peer "
             << out;
-  EXPECT_LT(grown_kib, 16 * 1024);
+#ifdef CP_SANITIZED
+  EXPECT_LT(grown_kib, 96 * 1024);  // ASan's quarantine keeps freed blocks alive for a while
+#else
+  EXPECT_LT(grown_kib, 16 * 1024);  // unbounded: ~123 MiB
+#endif
 }
 
 TEST(Fork, StdioVariantsAllCarryIpcAndArraysMustHaveIt) {
