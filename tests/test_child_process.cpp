@@ -391,7 +391,9 @@ TEST(Spawn, SetuidAsNonRootFailsWithEperm) {
 // ERR_STREAM_DESTROYED), before the stream's own 'error' (EPIPE, syscall "write").
 TEST(Spawn, QueuedWritesToAClosedStdinAllGetEpipeThenError) {
   Loop loop;
-  auto child = spawn(kHelper, {"close-stdin", "100"}, {}, loop);
+  // The child lives on after closing its stdin until we have seen the error (its exit would
+  // destroy stdin, and writes still queued then are ERR_STREAM_DESTROYED, as in Node).
+  auto child = spawn(kHelper, {"close-stdin", "60000"}, {}, loop);
   std::vector<std::string> seen;
   // Larger than any socket buffer (wmem_max is 4 MiB by default): every write stays queued.
   const std::string chunk(8 << 20, 'x');
@@ -399,8 +401,10 @@ TEST(Spawn, QueuedWritesToAClosedStdinAllGetEpipeThenError) {
     child->std_in()->write(chunk, [&, i](const std::optional<Error>& e) {
       seen.push_back("write " + std::to_string(i) + ": " + (e ? e->code : "ok"));
     });
-  child->std_in()->on_error(
-      [&](const Error& e) { seen.push_back("error: " + e.code + " " + e.syscall); });
+  child->std_in()->on_error([&](const Error& e) {
+    seen.push_back("error: " + e.code + " " + e.syscall);
+    child->kill(SIGKILL);
+  });
   cptest::run_with_watchdog(loop);
   EXPECT_EQ(seen,
             (std::vector<std::string>{"write 0: EPIPE", "write 1: EPIPE", "write 2: EPIPE",

@@ -19,6 +19,18 @@ namespace cptest {
 
 inline const std::string kHelper = CP_HELPER;
 
+// The backend under test. A test that only makes sense on one backend lives in the test suite
+// named after it (LinuxBackend, PortableBackend) and skips on the other with this reason.
+#ifdef CP_BACKEND_portable
+inline constexpr bool kLinuxBackend = false;
+#else
+inline constexpr bool kLinuxBackend = true;
+#endif
+#define CP_ONLY_ON_LINUX_BACKEND() \
+  if (!cptest::kLinuxBackend) GTEST_SKIP() << "about the linux backend (pidfd, epoll, prctl)"
+#define CP_ONLY_ON_PORTABLE_BACKEND() \
+  if (cptest::kLinuxBackend) GTEST_SKIP() << "about the portable backend (poll, SIGCHLD)"
+
 // Descriptors open in this process right now.
 inline std::set<int> open_fds() {
   std::set<int> fds;

@@ -1,10 +1,12 @@
-// The loop's I/O multiplexer: epoll on Linux (src/posix/poller.cpp).
+// The loop's I/O multiplexer, one per backend: epoll (src/posix/linux/poller.cpp) or poll()
+// (src/posix/portable/poller.cpp). Each backend's poller_state.hpp holds its members.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "internal/fd.hpp"
+#include "poller_state.hpp"
 
 namespace childproc::detail {
 
@@ -37,7 +39,9 @@ class Poller {
   };
 
   Poller();  // throws SystemError
-  int fd() const { return poll_fd_.get(); }
+  // A descriptor that is readable while wait() would not block, for embedding the loop in
+  // another one; -1 where the backend has none (poll() keeps no kernel object).
+  int fd() const;
 
   int add(int fd, unsigned interest, std::uint64_t key);  // 0 or errno
   int modify(int fd, unsigned interest, std::uint64_t key);
@@ -47,8 +51,7 @@ class Poller {
   void wake();  // thread-safe
 
  private:
-  UniqueFd poll_fd_;
-  UniqueFd wake_fd_;
+  PollerState state_;
 };
 
 }  // namespace childproc::detail

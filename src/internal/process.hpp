@@ -86,8 +86,12 @@ std::string current_executable();
 std::vector<std::string> environment_entries();
 void remove_environment_variable(const char* name);
 
-// Test hook: force the portable fork() start path instead of clone(CLONE_VM|CLONE_VFORK);
-// false restores the default (which is fork under ThreadSanitizer).
-void force_fork_strategy(bool on);
+// Test hook: force one way of starting processes, so that each is tested whatever the default;
+// kDefault restores the backend's own choice. The linux backend has clone (its default) and
+// fork (its fallback, and its default under ThreadSanitizer); the portable backend has
+// posix_spawn (for the requests it can express, where the C library resets every signal) and
+// fork. A strategy the backend lacks means its default.
+enum class StartStrategy { kDefault, kFork, kPosixSpawn };
+void force_start_strategy(StartStrategy strategy);
 
 }  // namespace childproc::detail

@@ -1,6 +1,7 @@
-// POSIX stdio pipes. stdout/stderr are real pipes (grown with F_SETPIPE_SZ when a child fills
-// them); stdin and extra fds are socket pairs, as libuv makes them, so that the parent can
-// write with MSG_NOSIGNAL and never take a process-wide SIGPIPE.
+// POSIX stdio pipes, for both backends. stdout/stderr are real pipes (grown with F_SETPIPE_SZ
+// where the system has it, when a child fills them); stdin and extra fds are socket pairs, as
+// libuv makes them, so that the parent can write with MSG_NOSIGNAL (SO_NOSIGPIPE on systems
+// without it) and never take a process-wide SIGPIPE.
 #include "internal/pipe.hpp"
 
 #include <fcntl.h>
@@ -10,7 +11,41 @@
 #include <cerrno>
 #include <cstring>
 
+#include "spawn_child.hpp"
+
 namespace childproc::detail {
+
+namespace {
+
+#ifdef MSG_NOSIGNAL
+constexpr int kNoSigpipe = MSG_NOSIGNAL;
+#else
+constexpr int kNoSigpipe = 0;  // the socket carries SO_NOSIGPIPE instead (make_pipe)
+#endif
+
+// A stream socket pair, close-on-exec from birth where the system can (SOCK_CLOEXEC).
+int make_socket_pair(UniqueFd& a, UniqueFd& b) {
+  int fds[2];
+#ifdef SOCK_CLOEXEC
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return errno;
+  a.reset(fds[0]);
+  b.reset(fds[1]);
+#else
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) return errno;
+  a.reset(fds[0]);
+  b.reset(fds[1]);
+  for (int fd : fds)
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return errno;
+#endif
+#if !defined(MSG_NOSIGNAL) && defined(SO_NOSIGPIPE)
+  int on = 1;
+  for (int fd : fds)
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
+#endif
+  return 0;
+}
+
+}  // namespace
 
 void close_descriptor(int fd) noexcept {
   // Linux releases the descriptor even when close() reports EINTR: never retry.
@@ -34,20 +69,21 @@ int set_nonblocking_fresh(int fd) {
 }  // namespace
 
 int make_pipe(PipeDirection direction, PipePair& out) {
-  int fds[2];
-  // fds[0] is the parent's end: the read end of a pipe, either end of a socket pair.
-  int rc = direction == PipeDirection::kFromChild
-               ? pipe2(fds, O_CLOEXEC)
-               : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
-  if (rc != 0) return errno;
-  out.parent.reset(fds[0]);
-  out.child.reset(fds[1]);
+  // The parent's end: the read end of a pipe, either end of a socket pair.
+  int err = direction == PipeDirection::kFromChild
+                ? posix::make_cloexec_pipe(out.parent, out.child, false)
+                : make_socket_pair(out.parent, out.child);
+  if (err != 0) return err;
   return set_nonblocking_fresh(out.parent.get());
 }
 
 void grow_pipe_buffer(int fd) noexcept {
+#ifdef F_SETPIPE_SZ
   // 1 MiB is /proc/sys/fs/pipe-max-size's default, what a process may set without privilege.
   fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+#else
+  (void)fd;
+#endif
 }
 
 IoCount read_some(int fd, char* buf, std::size_t size) {
@@ -60,7 +96,7 @@ IoCount read_some(int fd, char* buf, std::size_t size) {
 
 IoCount write_some(int fd, const char* buf, std::size_t size) {
   for (;;) {
-    ssize_t n = ::send(fd, buf, size, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd, buf, size, kNoSigpipe);
     if (n >= 0) return n;
     if (errno == EINTR) continue;
     if (errno != ENOTSOCK) return -errno;
@@ -87,7 +123,7 @@ IoCount send_with_fd(int fd, const char* buf, std::size_t size, int fd_to_pass) 
     std::memcpy(CMSG_DATA(c), &fd_to_pass, sizeof(int));
   }
   for (;;) {
-    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    ssize_t n = ::sendmsg(fd, &msg, kNoSigpipe);
     if (n >= 0) return n;
     if (errno != EINTR) return -errno;
   }
@@ -103,7 +139,11 @@ IoCount receive_with_fds(int fd, char* buf, std::size_t size, std::vector<int>& 
   msg.msg_controllen = sizeof control;
   ssize_t n;
   do {
+#ifdef MSG_CMSG_CLOEXEC
     n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+#else
+    n = ::recvmsg(fd, &msg, 0);  // marked close-on-exec below, as soon as they are ours
+#endif
   } while (n < 0 && errno == EINTR);
   if (n < 0) return -errno;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -112,6 +152,9 @@ IoCount receive_with_fds(int fd, char* buf, std::size_t size, std::vector<int>& 
     for (std::size_t i = 0; i < count; ++i) {
       int received;
       std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+#ifndef MSG_CMSG_CLOEXEC
+      fcntl(received, F_SETFD, FD_CLOEXEC);
+#endif
       fds.push_back(received);
     }
   }
