@@ -1,4 +1,4 @@
-// ChildProcess: Node's ChildProcess over the loop. The process's pidfd is watched for exit; each
+// ChildProcess: Node's ChildProcess over the loop. The process handle is watched for exit; each
 // readable stdio pipe counts toward 'close', which fires once the exit and every such pipe are in.
 #include "childproc/child_process.hpp"
 
@@ -21,9 +21,9 @@ ChildProcess::ChildProcess(Loop& loop, std::string file, std::vector<std::string
 
 ChildProcess::~ChildProcess() {
   if (registration_) loop_.core().cancel_on_destroy(registration_->closer);
-  if (pidfd_ >= 0) {
+  if (process_handle_ >= 0) {
     loop_.core().unwatch(exit_watch_);
-    detail::abandon_process(*pid_, detail::UniqueFd(pidfd_));
+    detail::abandon_process(*pid_, detail::UniqueFd(process_handle_));
   }
 }
 
@@ -98,8 +98,9 @@ void ChildProcess::start(detail::SpawnPlan& plan) {
 
   pid_ = launched.process.pid;
   leads_group_ = plan.new_process_group;
-  pidfd_ = launched.process.handle.release();
-  exit_watch_ = core.watch(pidfd_, detail::kIoReadable, [this](unsigned) { on_process_exit(); });
+  process_handle_ = launched.process.handle.release();
+  exit_watch_ =
+      core.watch(process_handle_, detail::kIoReadable, [this](unsigned) { on_process_exit(); });
   close_timeout_after_exit_ = plan.close_timeout_after_exit;
   loop_.next_tick([this] { spawn_event_.emit(); });
   if (plan.timeout.count() > 0) arm_timeout(plan.timeout, plan.kill_signal);
@@ -141,7 +142,7 @@ void ChildProcess::arm_cancellation(const AbortSignal& signal, int kill_signal) 
 }
 
 void ChildProcess::on_process_exit() {
-  auto status = detail::try_reap(pidfd_);
+  auto status = detail::try_reap(process_handle_);
   if (!status) return;  // spurious wake-up
   release_process();
   exit_code_ = status->code;
@@ -168,10 +169,10 @@ void ChildProcess::arm_close_timeout() {
 }
 
 void ChildProcess::release_process() {
-  if (pidfd_ < 0) return;
+  if (process_handle_ < 0) return;
   loop_.core().unwatch(exit_watch_);
-  detail::close_descriptor(pidfd_);
-  pidfd_ = -1;
+  detail::close_descriptor(process_handle_);
+  process_handle_ = -1;
 }
 
 void ChildProcess::on_stream_closed() {
@@ -198,10 +199,10 @@ void ChildProcess::on_loop_destroyed() {
   // The loop is going away with this child still open: hand the process to the reaper, close
   // the pipes, and stop referring to the loop.
   registration_.reset();
-  if (pidfd_ >= 0) {
+  if (process_handle_ >= 0) {
     loop_.core().unwatch(exit_watch_);
-    detail::abandon_process(*pid_, detail::UniqueFd(pidfd_));
-    pidfd_ = -1;
+    detail::abandon_process(*pid_, detail::UniqueFd(process_handle_));
+    process_handle_ = -1;
   }
   if (timeout_timer_) loop_.clear_timeout(*timeout_timer_);
   if (close_timer_) loop_.clear_timeout(*close_timer_);
@@ -260,8 +261,8 @@ bool ChildProcess::kill(const KillSignal& sig) {
 bool ChildProcess::kill(int sig) {
   if (sig != 0 && signal_name(sig).empty())
     throw InvalidArgumentError("ERR_UNKNOWN_SIGNAL", "Unknown signal: " + std::to_string(sig));
-  if (pidfd_ < 0) return false;
-  int err = detail::signal_process(pidfd_, sig);
+  if (process_handle_ < 0) return false;
+  int err = detail::signal_process(process_handle_, sig);
   if (err == 0) {
     killed_ = true;
     return true;
@@ -288,11 +289,11 @@ bool ChildProcess::kill_tree(int sig) {
 }
 
 void ChildProcess::ref() {
-  if (pidfd_ >= 0) loop_.core().set_ref(exit_watch_, true);
+  if (process_handle_ >= 0) loop_.core().set_ref(exit_watch_, true);
 }
 
 void ChildProcess::unref() {
-  if (pidfd_ >= 0) loop_.core().set_ref(exit_watch_, false);
+  if (process_handle_ >= 0) loop_.core().set_ref(exit_watch_, false);
 }
 
 std::shared_ptr<ChildProcess> spawn(const std::string& file, const std::vector<std::string>& args,

@@ -194,6 +194,7 @@ std::string exec_file_sync(const std::string& file, const std::vector<std::strin
                        .uid = options.uid,
                        .gid = options.gid,
                        .shell = options.shell.value_or(Shell(false)),
+                       .windows_verbatim_arguments = options.windows_verbatim_arguments,
                        .windows_hide = options.windows_hide,
                        .timeout = options.timeout,
                        .kill_signal = options.kill_signal,

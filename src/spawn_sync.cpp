@@ -1,5 +1,5 @@
-// spawn_sync: a private wait loop (detail::wait_for_io: poll() on Linux) over the child's pidfd
-// and its pipes. Lifecycle:
+// spawn_sync: a private wait loop (detail::wait_for_io: one poll() per step) over the child's
+// process handle and its pipes. Lifecycle:
 //   kRunning  -> the child runs; we feed stdin and drain every output pipe together;
 //   kDraining -> the child has exited; what it wrote is already in the pipes, so we read on
 //                until EOF, or until close_timeout_after_exit for pipes a grandchild still holds;
@@ -32,7 +32,7 @@ class SyncRunner {
         plan_(plan),
         options_(options),
         result_(result),
-        pidfd_(std::move(launched.process.handle)) {
+        process_handle_(std::move(launched.process.handle)) {
     result_.pid = launched.process.pid;
     result_.output.resize(plan.stdio.size());
     for (std::size_t i = 0; i < plan.stdio.size(); ++i) {
@@ -77,7 +77,7 @@ class SyncRunner {
   void step() {
     std::vector<detail::IoWait> waits;
     waits.reserve(pipes_.size() + 1);
-    if (state_ == State::kRunning) waits.push_back({pidfd_.get(), detail::kIoReadable});
+    if (state_ == State::kRunning) waits.push_back({process_handle_.get(), detail::kIoReadable});
     for (auto& p : pipes_)
       waits.push_back({p.fd.get(), (p.reading ? detail::kIoReadable : 0u) |
                                        (p.writing ? detail::kIoWritable : 0u)});
@@ -124,11 +124,11 @@ class SyncRunner {
   }
 
   void on_exit() {
-    auto status = detail::try_reap(pidfd_.get());
+    auto status = detail::try_reap(process_handle_.get());
     if (!status) return;
     result_.status = status->code;
     result_.signal = status->signal;
-    pidfd_.reset();
+    process_handle_.reset();
     state_ = State::kDraining;
     drain_deadline_ = Clock::now() + options_.close_timeout_after_exit;
   }
@@ -195,16 +195,16 @@ class SyncRunner {
   }
 
   void kill_once(int sig) {
-    if (killed_ || !pidfd_) return;
+    if (killed_ || !process_handle_) return;
     killed_ = true;
-    detail::signal_process(pidfd_.get(), sig);
+    detail::signal_process(process_handle_.get(), sig);
   }
 
   bool mirror_std_fields_;
   const detail::SpawnPlan& plan_;
   const SpawnSyncOptions& options_;
   SpawnSyncResult& result_;
-  detail::UniqueFd pidfd_;
+  detail::UniqueFd process_handle_;
   std::vector<Pipe> pipes_;
   State state_ = State::kRunning;
   std::optional<Clock::time_point> deadline_;

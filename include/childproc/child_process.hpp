@@ -60,13 +60,14 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   Stream* stdio(std::size_t index) const;
   std::size_t stdio_count() const { return streams_.size(); }
 
-  // Sends a signal (default SIGTERM) through the process's pidfd, so a recycled pid is never hit.
+  // Sends a signal (default SIGTERM) to this very process: through its pidfd on Linux, by pid but
+  // never after it was reaped on the portable backend, so a recycled pid is never hit.
   // Returns false if the process has already exited. kill(0) only checks it exists.
   bool kill(int sig = 15);
   bool kill(const KillSignal& sig);
   // Beyond Node (what the tree-kill package is for): signals the child's whole process group —
   // the child and every descendant that did not leave it (setsid/setpgid) — and the child itself
-  // through its pidfd. Needs `new_process_group` or `detached` (std::logic_error otherwise).
+  // as kill() does. Needs `new_process_group` or `detached` (std::logic_error otherwise).
   // Works after the child has exited too, for descendants still in the group; returns false when
   // no process was left to signal.
   bool kill_tree(int sig = 15);
@@ -123,7 +124,7 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   bool leads_group_ = false;
   bool connected_ = false;
   bool closed_ = false;
-  int pidfd_ = -1;
+  int process_handle_ = -1;  // watched for exit (see internal/process.hpp)
   std::uint64_t exit_watch_ = 0;
   std::vector<std::unique_ptr<Stream>> streams_;
   int closes_needed_ = 1;  // the exit, plus every readable pipe

@@ -92,6 +92,7 @@ struct ExecSyncOptions {
   std::size_t max_buffer = 1024 * 1024;  // as spawn_sync: all pipes together; 0 = unlimited
   std::optional<std::uint32_t> uid{};
   std::optional<std::uint32_t> gid{};
+  bool windows_verbatim_arguments = false;
   bool windows_hide = false;
   std::optional<Shell> shell{};  // exec_sync: true by default; exec_file_sync: false
   std::chrono::milliseconds close_timeout_after_exit{250};

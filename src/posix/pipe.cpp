@@ -180,6 +180,10 @@ int duplicate_descriptor(int fd) {
 
 int adopt_inherited_descriptor(int fd) {
   if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return errno;
+#if !defined(MSG_NOSIGNAL) && defined(SO_NOSIGPIPE)
+  int on = 1;  // a channel from a Node parent, written to after the parent has gone
+  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
+#endif
   return set_nonblocking(fd);
 }
 

@@ -91,6 +91,7 @@ void prepare_child(const ProcessRequest& req, ChildArrays& a, ChildContext& ctx)
   ctx.fd_count = static_cast<int>(req.fds.size());
   ctx.sources = a.sources.data();
   ctx.report_fd = -1;
+  ctx.open_max = sysconf(_SC_OPEN_MAX);
 }
 
 SignalsBlocked::SignalsBlocked() {

@@ -6,7 +6,7 @@
 // A Sys has static members: write, exit, setsid, setpgid0, fcntl, dup2, open, close, chdir,
 // setgroups0, setgid, setuid, execve (each returns < 0 and sets errno on failure, as libc), and
 // reset_signals(), after_credentials(ChildContext*) (0 or an errno; the Linux backend sets
-// PR_SET_PDEATHSIG there), unblock_signals() and close_on_exec_from(int first).
+// PR_SET_PDEATHSIG there), unblock_signals() and close_on_exec_from(int first, long open_max).
 #pragma once
 
 #include <fcntl.h>
@@ -72,6 +72,7 @@ struct ChildContext {
   int fd_count;
   int* sources;   // fd_count slots of scratch for the fd plumbing
   int report_fd;  // fork: write {err, step} here; clone (shared memory): -1, use the fields below
+  long open_max;  // sysconf(_SC_OPEN_MAX), read by the parent (sysconf is not signal-safe)
   volatile int err;
   volatile int step;
 };
@@ -132,7 +133,7 @@ CHILDPROC_CHILD_CODE void child_setup_fds(ChildContext* c) {
   }
   // Whatever else this process holds without close-on-exec (the host application's descriptors)
   // must not reach the child either.
-  Sys::close_on_exec_from(n);
+  Sys::close_on_exec_from(n, c->open_max);
 }
 
 // execvp's rules over a list of candidates: keep going past ENOENT and friends, remember EACCES,

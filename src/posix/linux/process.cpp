@@ -54,9 +54,11 @@ struct RawSys {
   CHILDPROC_CHILD_CODE static long fcntl(int fd, int cmd, int arg) {
     return syscall(SYS_fcntl, fd, cmd, arg);
   }
-  CHILDPROC_CHILD_CODE static long dup2(int from, int to) { return syscall(SYS_dup2, from, to); }
+  // dup3 and openat: the only spellings every Linux architecture has (aarch64 has no dup2/open).
+  // The callers never dup a descriptor onto itself, the one case where dup3 differs.
+  CHILDPROC_CHILD_CODE static long dup2(int from, int to) { return syscall(SYS_dup3, from, to, 0); }
   CHILDPROC_CHILD_CODE static long open(const char* path, int flags) {
-    return syscall(SYS_open, path, flags);
+    return syscall(SYS_openat, AT_FDCWD, path, flags);
   }
   CHILDPROC_CHILD_CODE static long close(int fd) { return syscall(SYS_close, fd); }
   CHILDPROC_CHILD_CODE static long chdir(const char* path) { return syscall(SYS_chdir, path); }
@@ -109,7 +111,7 @@ struct RawSys {
   }
 
   // Best effort: ENOSYS on kernels before 5.11.
-  CHILDPROC_CHILD_CODE static void close_on_exec_from(int first) {
+  CHILDPROC_CHILD_CODE static void close_on_exec_from(int first, long) {
     syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, CLOSE_RANGE_CLOEXEC);
   }
 };

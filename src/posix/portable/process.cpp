@@ -17,6 +17,7 @@
 // recycled) pid is never signalled.
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -37,6 +38,13 @@ namespace childproc::detail {
 namespace {
 
 using posix::ChildContext;
+
+// The highest signal number: real-time signals included where the system has them.
+#if defined(SIGRTMAX)
+const int kLastSignal = SIGRTMAX;
+#else
+const int kLastSignal = NSIG - 1;
+#endif
 
 // The child's system calls: it has its own copy of our memory (fork), so libc is safe as long
 // as it is async-signal-safe.
@@ -61,7 +69,7 @@ struct LibcSys {
   static void reset_signals() {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) {
+    for (int sig = 1; sig <= kLastSignal; ++sig) {
       if (sig == SIGKILL || sig == SIGSTOP) continue;
       struct sigaction old {};
       if (::sigaction(sig, nullptr, &old) != 0) continue;  // a signal the C library reserves
@@ -79,12 +87,11 @@ struct LibcSys {
   // Marks every higher descriptor close-on-exec: close_range where the system has it (Linux,
   // FreeBSD), else one fcntl per possible descriptor up to the soft RLIMIT_NOFILE (capped at
   // 65536; a descriptor above the cap would reach the child).
-  static void close_on_exec_from(int first) {
+  static void close_on_exec_from(int first, long open_max) {
 #if CHILDPROC_HAVE_CLOSE_RANGE_CLOEXEC
     if (::close_range(static_cast<unsigned>(first), ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
 #endif
-    long max = ::sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 65536) max = 65536;
+    long max = open_max < 0 || open_max > 65536 ? 65536 : open_max;
     for (int fd = first; fd < max; ++fd) {
       int flags = ::fcntl(fd, F_GETFD);
       if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
@@ -128,13 +135,13 @@ bool posix_spawn_can_start(const ProcessRequest& req) {
 struct SpawnObjects {
   posix_spawnattr_t attr;
   posix_spawn_file_actions_t actions;
-  SpawnObjects() {
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
-  }
+  int attr_error, actions_error;  // 0 once initialized
+  SpawnObjects()
+      : attr_error(posix_spawnattr_init(&attr)),
+        actions_error(posix_spawn_file_actions_init(&actions)) {}
   ~SpawnObjects() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
+    if (actions_error == 0) posix_spawn_file_actions_destroy(&actions);
+    if (attr_error == 0) posix_spawnattr_destroy(&attr);
   }
   SpawnObjects(const SpawnObjects&) = delete;
   SpawnObjects& operator=(const SpawnObjects&) = delete;
@@ -149,6 +156,8 @@ int start_with_posix_spawn(const ProcessRequest& req, ChildContext& ctx) {
     return 0;
   };
   SpawnObjects spawn;
+  if (int err = spawn.attr_error ? spawn.attr_error : spawn.actions_error)
+    return fail(err, posix::kStepSpawn);
   const int n = ctx.fd_count;
   // A file action cannot move a descriptor out of the way, so sources inside the target range
   // are duplicated above it here first (stdout/stderr swapped, a source already in place).
@@ -172,8 +181,11 @@ int start_with_posix_spawn(const ProcessRequest& req, ChildContext& ctx) {
                                               i == 0 ? O_RDONLY : O_RDWR, 0);
         break;
       case ChildFd::Kind::kNone:
-        // Only what we hold can reach the child; closing what is not open may fail the spawn.
+        // Only what we hold can reach the child; closing what is not open may fail the spawn
+        // (macOS), and POSIX_SPAWN_CLOEXEC_DEFAULT closes it anyway.
+#if !CHILDPROC_HAVE_POSIX_SPAWN_CLOEXEC_DEFAULT || CHILDPROC_HAVE_POSIX_SPAWN_ADDCLOSEFROM_NP
         if (fcntl(i, F_GETFD) >= 0) rc = posix_spawn_file_actions_addclose(&spawn.actions, i);
+#endif
         break;
     }
     if (rc != 0) return fail(rc, posix::kStepSpawn);
@@ -228,6 +240,7 @@ struct SlotChunk {
   }
 };
 
+static_assert(std::atomic<int>::is_always_lock_free, "the SIGCHLD handler reads slots lock-free");
 SlotChunk g_first_chunk;
 std::atomic<int> g_handlers_running{0};
 struct sigaction g_host_action;  // the SIGCHLD action the host had before ours
@@ -248,11 +261,20 @@ void on_sigchld(int sig, siginfo_t* info, void* context) {
   g_handlers_running.fetch_sub(1, std::memory_order_seq_cst);
   errno = saved_errno;
   // The host's handler runs too, as if we were not here.
+  if (g_host_action.sa_handler == SIG_DFL || g_host_action.sa_handler == SIG_IGN) return;
   if (g_host_action.sa_flags & SA_SIGINFO) {
-    if (g_host_action.sa_sigaction != nullptr) g_host_action.sa_sigaction(sig, info, context);
-  } else if (g_host_action.sa_handler != SIG_DFL && g_host_action.sa_handler != SIG_IGN) {
+    g_host_action.sa_sigaction(sig, info, context);
+  } else {
     g_host_action.sa_handler(sig);
   }
+}
+
+void forget_slots_in_forked_child() {
+  for (SlotChunk* chunk = &g_first_chunk; chunk != nullptr;
+       chunk = chunk->next.load(std::memory_order_acquire))
+    for (auto& slot : chunk->fds)
+      slot.store(-1, std::memory_order_relaxed);
+  g_handlers_running.store(0, std::memory_order_seq_cst);
 }
 
 void install_sigchld_handler() {
@@ -264,9 +286,13 @@ void install_sigchld_handler() {
     struct sigaction host {};
     sigaction(SIGCHLD, nullptr, &host);
     g_host_action = host;
-    // SA_NOCLDSTOP only if the host asked for it: stops are its business, not ours.
-    ours.sa_flags = SA_SIGINFO | SA_RESTART | (host.sa_flags & SA_NOCLDSTOP);
+    // SA_NOCLDSTOP only if the host asked for it: stops are its business, not ours. SA_ONSTACK
+    // always: runtimes that run on small stacks (Go) require it of every handler.
+    ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | (host.sa_flags & SA_NOCLDSTOP);
     sigaction(SIGCHLD, &ours, nullptr);
+    // A host's fork() without exec inherits the handler and the slots: they are the parent's
+    // children, not the new process's, and a handler interrupted by the fork never finishes.
+    pthread_atfork(nullptr, nullptr, forget_slots_in_forked_child);
   });
 }
 
@@ -310,7 +336,7 @@ std::unordered_map<int, WatchedChild> g_children;  // by the exit pipe's read en
 
 // Forgets a child (lock held): the handler stops writing, then the write end closes.
 void forget(std::unordered_map<int, WatchedChild>::iterator it) {
-  release_slot(it->second.slot);
+  if (it->second.slot != nullptr) release_slot(it->second.slot);
   g_children.erase(it);
 }
 
@@ -334,7 +360,16 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
   UniqueFd exit_read, exit_write;
   if (int err = posix::make_cloexec_pipe(exit_read, exit_write, true))
     return refuse(err, posix::kStepPipe);
-  std::atomic<int>* slot = claim_slot(exit_write.get());
+  const int handle = exit_read.get();
+  {
+    // Registered before the spawn, so that nothing after it can fail. An entry already under
+    // this number is stale (its handle was closed without a reap, after an exception): drop it.
+    std::lock_guard lock(g_children_mutex);
+    if (auto stale = g_children.find(handle); stale != g_children.end()) forget(stale);
+    auto& entry =
+        g_children.emplace(handle, WatchedChild{-1, std::move(exit_write), nullptr}).first->second;
+    entry.slot = claim_slot(entry.exit_pipe_write.get());
+  }
 
   int pid;
   {
@@ -345,14 +380,16 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
                                      : posix::fork_child(ctx, libc_child_main);
   }
 
+  std::unique_lock lock(g_children_mutex);
+  auto entry = g_children.find(handle);
   if (pid < 0 || ctx.err != 0) {
-    release_slot(slot);
+    forget(entry);
+    lock.unlock();
     // 4. A child that failed has _exited (or never existed): collect it now.
     if (pid < 0) return refuse(-pid, posix::kStepFork);
     return posix::collect_failed_child(pid, ctx);
   }
-  std::lock_guard lock(g_children_mutex);
-  g_children.emplace(exit_read.get(), WatchedChild{pid, std::move(exit_write), slot});
+  entry->second.pid = pid;
   out.pid = pid;
   out.handle = std::move(exit_read);
   return std::nullopt;
@@ -361,14 +398,15 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
 int signal_process(int handle, int sig) {
   std::lock_guard lock(g_children_mutex);
   auto it = g_children.find(handle);
-  if (it == g_children.end()) return ESRCH;  // reaped: its pid may belong to someone else now
+  // Reaped (its pid may belong to someone else now), or not started.
+  if (it == g_children.end() || it->second.pid <= 0) return ESRCH;
   return ::kill(it->second.pid, sig) == 0 ? 0 : errno;
 }
 
 std::optional<ExitStatus> try_reap(int handle) {
   std::lock_guard lock(g_children_mutex);
   auto it = g_children.find(handle);
-  if (it == g_children.end()) return ExitStatus{-ECHILD, std::nullopt};
+  if (it == g_children.end() || it->second.pid <= 0) return ExitStatus{-ECHILD, std::nullopt};
   // Drain first: an exit after the waitpid below writes a new byte, so none is missed.
   char drain[64];
   while (::read(handle, drain, sizeof drain) > 0) {
