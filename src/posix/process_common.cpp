@@ -91,7 +91,7 @@ void prepare_child(const ProcessRequest& req, ChildArrays& a, ChildContext& ctx)
   ctx.fd_count = static_cast<int>(req.fds.size());
   ctx.sources = a.sources.data();
   ctx.report_fd = -1;
-  ctx.open_max = sysconf(_SC_OPEN_MAX);
+  ctx.open_max = -1;  // filled in by a backend whose child needs it
 }
 
 SignalsBlocked::SignalsBlocked() {

@@ -72,7 +72,7 @@ struct ChildContext {
   int fd_count;
   int* sources;   // fd_count slots of scratch for the fd plumbing
   int report_fd;  // fork: write {err, step} here; clone (shared memory): -1, use the fields below
-  long open_max;  // sysconf(_SC_OPEN_MAX), read by the parent (sysconf is not signal-safe)
+  long open_max;  // sysconf(_SC_OPEN_MAX) read by the parent (not signal-safe), or -1
   volatile int err;
   volatile int step;
 };

@@ -371,13 +371,16 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
     entry.slot = claim_slot(entry.exit_pipe_write.get());
   }
 
+  const bool by_posix_spawn = posix_spawn_can_start(req);
+  // The fork path's child may have to walk every possible descriptor (no close_range).
+  if (!by_posix_spawn) ctx.open_max = sysconf(_SC_OPEN_MAX);
   int pid;
   {
     // 2. No handler of ours may run in the child before it has reset them.
     posix::SignalsBlocked blocked;
     // 3. Start it.
-    pid = posix_spawn_can_start(req) ? start_with_posix_spawn(req, ctx)
-                                     : posix::fork_child(ctx, libc_child_main);
+    pid =
+        by_posix_spawn ? start_with_posix_spawn(req, ctx) : posix::fork_child(ctx, libc_child_main);
   }
 
   std::unique_lock lock(g_children_mutex);
