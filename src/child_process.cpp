@@ -4,26 +4,33 @@
 
 #include "internal/errc.hpp"
 #include "internal/loop_core.hpp"
-#include "internal/poller.hpp"
 #include "internal/process.hpp"
 #include "internal/spawn_plan.hpp"
+#include "internal/stream_impl.hpp"
 
 namespace childproc {
 
-struct ChildProcess::LoopRegistration {
-  detail::LoopCore::Closer closer;
+struct ChildProcess::OsState {
+  detail::UniqueHandle process;  // watched for exit (see internal/process.hpp); empty once reaped
+  std::uint64_t exit_watch = 0;
+  std::optional<detail::LoopCore::Closer> loop_closer;  // while the loop owns this child
 };
 
-namespace {}  // namespace
+struct ChildProcess::Starter {
+  detail::SpawnPlan& plan;
+};
 
 ChildProcess::ChildProcess(Loop& loop, std::string file, std::vector<std::string> args)
-    : loop_(loop), spawnfile_(std::move(file)), spawnargs_(std::move(args)) {}
+    : loop_(loop),
+      spawnfile_(std::move(file)),
+      spawnargs_(std::move(args)),
+      os_(std::make_unique<OsState>()) {}
 
 ChildProcess::~ChildProcess() {
-  if (registration_) loop_.core().cancel_on_destroy(registration_->closer);
-  if (process_handle_ >= 0) {
-    loop_.core().unwatch(exit_watch_);
-    detail::abandon_process(*pid_, detail::UniqueFd(process_handle_));
+  if (os_->loop_closer) loop_.impl().cancel_on_destroy(*os_->loop_closer);
+  if (os_->process) {
+    loop_.impl().unwatch(os_->exit_watch);
+    detail::abandon_process(*pid_, std::move(os_->process));
   }
 }
 
@@ -37,8 +44,9 @@ void ChildProcess::remove_listener(ListenerId id) {
   if (!removed && channel_) channel_->remove_listener(id);
 }
 
-void ChildProcess::start(detail::SpawnPlan& plan) {
-  auto& core = loop_.core();
+void ChildProcess::start(Starter& starter) {
+  detail::SpawnPlan& plan = starter.plan;
+  auto& core = loop_.impl();
   detail::Launch launched = detail::launch(plan);
 
   if (launched.failure && !detail::start_failure_is_async(launched.failure->err)) {
@@ -57,7 +65,7 @@ void ChildProcess::start(detail::SpawnPlan& plan) {
     if (!launched.parent_ends[i]) continue;
     if (plan.stdio[i].kind == Stdio::Kind::kIpc) {
       // The channel counts toward 'close' like a readable pipe: its EOF is one of the closes.
-      channel_ = std::make_unique<ipc::Channel>(core, launched.parent_ends[i].release());
+      channel_ = detail::make_channel(core, std::move(launched.parent_ends[i]));
       connected_ = true;
       ++closes_needed_;
       channel_->on_close([this] { on_stream_closed(); });
@@ -70,8 +78,7 @@ void ChildProcess::start(detail::SpawnPlan& plan) {
     }
     bool readable = i != 0;
     bool writable = i == 0 || i >= 3;
-    streams_[i] =
-        std::make_unique<Stream>(core, launched.parent_ends[i].release(), readable, writable);
+    streams_[i] = detail::make_stream(core, std::move(launched.parent_ends[i]), readable, writable);
     if (readable) {
       ++closes_needed_;
       streams_[i]->on_close([this] { on_stream_closed(); });
@@ -80,8 +87,7 @@ void ChildProcess::start(detail::SpawnPlan& plan) {
 
   // The loop owns a running child: it stays alive until 'close', whoever else holds it.
   self_ = shared_from_this();
-  registration_ = std::make_unique<LoopRegistration>(
-      LoopRegistration{core.on_destroy([this] { on_loop_destroyed(); })});
+  os_->loop_closer = core.on_destroy([this] { on_loop_destroyed(); });
 
   if (launched.failure) {
     Error e = make_system_error(launched.failure->err, "spawn " + spawnfile_, spawnfile_,
@@ -98,9 +104,8 @@ void ChildProcess::start(detail::SpawnPlan& plan) {
 
   pid_ = launched.process.pid;
   leads_group_ = plan.new_process_group;
-  process_handle_ = launched.process.handle.release();
-  exit_watch_ =
-      core.watch(process_handle_, detail::kIoReadable, [this](unsigned) { on_process_exit(); });
+  os_->process = std::move(launched.process.handle);
+  os_->exit_watch = detail::watch_exit(core, os_->process.get(), [this] { on_process_exit(); });
   close_timeout_after_exit_ = plan.close_timeout_after_exit;
   loop_.next_tick([this] { spawn_event_.emit(); });
   if (plan.timeout.count() > 0) arm_timeout(plan.timeout, plan.kill_signal);
@@ -142,7 +147,7 @@ void ChildProcess::arm_cancellation(const AbortSignal& signal, int kill_signal) 
 }
 
 void ChildProcess::on_process_exit() {
-  auto status = detail::try_reap(process_handle_);
+  auto status = detail::try_reap(os_->process.get());
   if (!status) return;  // spurious wake-up
   release_process();
   exit_code_ = status->code;
@@ -169,10 +174,9 @@ void ChildProcess::arm_close_timeout() {
 }
 
 void ChildProcess::release_process() {
-  if (process_handle_ < 0) return;
-  loop_.core().unwatch(exit_watch_);
-  detail::close_descriptor(process_handle_);
-  process_handle_ = -1;
+  if (!os_->process) return;
+  loop_.impl().unwatch(os_->exit_watch);
+  os_->process.reset();
 }
 
 void ChildProcess::on_stream_closed() {
@@ -188,9 +192,9 @@ void ChildProcess::maybe_close() {
   close_event_.emit(exit_code_, signal_code_);
   // Let go of the loop's reference after this callback chain has unwound; drop the listeners
   // too, since no event can follow 'close' and they may hold this object (a cycle).
-  if (registration_) {
-    loop_.core().cancel_on_destroy(registration_->closer);
-    registration_.reset();
+  if (os_->loop_closer) {
+    loop_.impl().cancel_on_destroy(*os_->loop_closer);
+    os_->loop_closer.reset();
   }
   loop_.next_tick([self = std::move(self_)] { self->release_listeners(); });
 }
@@ -198,11 +202,10 @@ void ChildProcess::maybe_close() {
 void ChildProcess::on_loop_destroyed() {
   // The loop is going away with this child still open: hand the process to the reaper, close
   // the pipes, and stop referring to the loop.
-  registration_.reset();
-  if (process_handle_ >= 0) {
-    loop_.core().unwatch(exit_watch_);
-    detail::abandon_process(*pid_, detail::UniqueFd(process_handle_));
-    process_handle_ = -1;
+  os_->loop_closer.reset();
+  if (os_->process) {
+    loop_.impl().unwatch(os_->exit_watch);
+    detail::abandon_process(*pid_, std::move(os_->process));
   }
   if (timeout_timer_) loop_.clear_timeout(*timeout_timer_);
   if (close_timer_) loop_.clear_timeout(*close_timer_);
@@ -237,8 +240,9 @@ bool ChildProcess::send(const json::Value& message, ipc::SendCallback callback) 
   return require_channel().send(message, std::move(callback));
 }
 
-bool ChildProcess::send(const json::Value& message, int handle_fd, ipc::SendCallback callback) {
-  return require_channel().send(message, handle_fd, std::move(callback));
+bool ChildProcess::send(const json::Value& message, NativeHandle socket,
+                        ipc::SendCallback callback) {
+  return require_channel().send(message, socket, std::move(callback));
 }
 
 void ChildProcess::disconnect() {
@@ -261,8 +265,8 @@ bool ChildProcess::kill(const KillSignal& sig) {
 bool ChildProcess::kill(int sig) {
   if (sig != 0 && signal_name(sig).empty())
     throw InvalidArgumentError("ERR_UNKNOWN_SIGNAL", "Unknown signal: " + std::to_string(sig));
-  if (process_handle_ < 0) return false;
-  int err = detail::signal_process(process_handle_, sig);
+  if (!os_->process) return false;
+  int err = detail::signal_process(os_->process.get(), sig);
   if (err == 0) {
     killed_ = true;
     return true;
@@ -289,18 +293,19 @@ bool ChildProcess::kill_tree(int sig) {
 }
 
 void ChildProcess::ref() {
-  if (process_handle_ >= 0) loop_.core().set_ref(exit_watch_, true);
+  if (os_->process) loop_.impl().set_ref(os_->exit_watch, true);
 }
 
 void ChildProcess::unref() {
-  if (process_handle_ >= 0) loop_.core().set_ref(exit_watch_, false);
+  if (os_->process) loop_.impl().set_ref(os_->exit_watch, false);
 }
 
 std::shared_ptr<ChildProcess> spawn(const std::string& file, const std::vector<std::string>& args,
                                     const SpawnOptions& options, Loop& loop) {
   detail::SpawnPlan plan = detail::plan_spawn(file, args, options);
   auto child = std::make_shared<ChildProcess>(loop, plan.file, plan.args);
-  child->start(plan);
+  ChildProcess::Starter starter{plan};
+  child->start(starter);
   return child;
 }
 

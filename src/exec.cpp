@@ -4,6 +4,7 @@
 #include "childproc/exec.hpp"
 
 #include "internal/capture.hpp"
+#include "internal/option_fields.hpp"
 #include "internal/spawn_plan.hpp"
 #include "internal/utf8.hpp"
 
@@ -143,20 +144,10 @@ std::shared_ptr<ChildProcess> exec_file(const std::string& file,
 
   // stdio is always piped; timeout and cancellation are spawn's own, so `killed` is set by the
   // real kill.
-  auto child = spawn(file, args,
-                     SpawnOptions{.cwd = options.cwd,
-                                  .env = options.env,
-                                  .stdio = "pipe",
-                                  .uid = options.uid,
-                                  .gid = options.gid,
-                                  .shell = options.shell.value_or(Shell(false)),
-                                  .windows_verbatim_arguments = options.windows_verbatim_arguments,
-                                  .windows_hide = options.windows_hide,
-                                  .timeout = options.timeout,
-                                  .kill_signal = options.kill_signal,
-                                  .cancellation = options.cancellation,
-                                  .close_timeout_after_exit = options.close_timeout_after_exit},
-                     loop);
+  auto spawn_options = detail::convert_options<SpawnOptions>(options);
+  spawn_options.stdio = "pipe";
+  spawn_options.shell = options.shell.value_or(Shell(false));
+  auto child = spawn(file, args, spawn_options, loop);
   ChildProcess* c = child.get();  // listeners live inside the child: no owning capture
   // Streams are missing only after EMFILE/ENFILE, which the 'error' listener reports.
   if (Stream* in = c->std_in()) in->end();  // nothing is ever written to an exec'd child
@@ -186,23 +177,10 @@ std::shared_ptr<ChildProcess> exec(const std::string& command, const ExecOptions
 std::string exec_file_sync(const std::string& file, const std::vector<std::string>& args,
                            const ExecSyncOptions& options) {
   // Unmirrored: a large capture is then moved out, never copied.
-  SpawnSyncResult r = detail::run_spawn_sync(
-      file, args,
-      SpawnSyncOptions{.cwd = options.cwd,
-                       .env = options.env,
-                       .stdio = options.stdio.value_or(StdioOption("pipe")),
-                       .uid = options.uid,
-                       .gid = options.gid,
-                       .shell = options.shell.value_or(Shell(false)),
-                       .windows_verbatim_arguments = options.windows_verbatim_arguments,
-                       .windows_hide = options.windows_hide,
-                       .timeout = options.timeout,
-                       .kill_signal = options.kill_signal,
-                       .input = options.input,
-                       .encoding = options.encoding,
-                       .max_buffer = options.max_buffer,
-                       .close_timeout_after_exit = options.close_timeout_after_exit},
-      false);
+  auto sync_options = detail::convert_options<SpawnSyncOptions>(options);
+  sync_options.stdio = options.stdio.value_or(StdioOption("pipe"));
+  sync_options.shell = options.shell.value_or(Shell(false));
+  SpawnSyncResult r = detail::run_spawn_sync(file, args, sync_options, false);
   auto slot = [&r](std::size_t i) -> std::string* {
     return i < r.output.size() && r.output[i] ? &*r.output[i] : nullptr;
   };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "internal/option_fields.hpp"
 #include "internal/process.hpp"
 
 namespace childproc {
@@ -43,21 +44,9 @@ std::shared_ptr<ChildProcess> fork(const std::string& module_path,
   argv.push_back(module_path);
   argv.insert(argv.end(), args.begin(), args.end());
   std::string exec_path = options.exec_path.value_or(detail::current_executable());
-  return spawn(exec_path, argv,
-               SpawnOptions{.cwd = options.cwd,
-                            .env = options.env,
-                            .argv0 = options.argv0,
-                            .stdio = std::move(stdio),
-                            .detached = options.detached,
-                            .uid = options.uid,
-                            .gid = options.gid,
-                            .timeout = options.timeout,
-                            .kill_signal = options.kill_signal,
-                            .cancellation = options.cancellation,
-                            .serialization = options.serialization,
-                            .new_process_group = options.new_process_group,
-                            .kill_on_parent_death = options.kill_on_parent_death},
-               loop);
+  auto spawn_options = detail::convert_options<SpawnOptions>(options);
+  spawn_options.stdio = std::move(stdio);
+  return spawn(exec_path, argv, spawn_options, loop);
 }
 
 }  // namespace childproc

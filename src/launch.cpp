@@ -9,7 +9,7 @@ Launch launch(const SpawnPlan& plan) {
   const std::size_t n = plan.stdio.size();
   Launch out;
   out.parent_ends.resize(n);
-  std::vector<UniqueFd> child_ends(n);  // closed when we return: the child has its copies
+  std::vector<UniqueHandle> child_ends(n);  // closed when we return: the child has its copies
   ProcessRequest request;
   request.fds.resize(n);
 
@@ -28,7 +28,7 @@ Launch launch(const SpawnPlan& plan) {
           out.failure = ProcessFailure{err, "pipe"};
           return out;
         }
-        fd = {ChildFd::Kind::kDescriptor, pair.child.get()};
+        fd = {ChildFd::Kind::kDescriptor, pair.child.get(), false};
         out.parent_ends[i] = std::move(pair.parent);
         child_ends[i] = std::move(pair.child);
         break;
@@ -37,10 +37,10 @@ Launch launch(const SpawnPlan& plan) {
         fd.kind = i < 3 ? ChildFd::Kind::kNull : ChildFd::Kind::kNone;
         break;
       case Stdio::Kind::kInherit:
-        fd = {ChildFd::Kind::kDescriptor, static_cast<int>(i)};
+        fd = {ChildFd::Kind::kDescriptor, static_cast<NativeHandle>(i), true};
         break;
       case Stdio::Kind::kFd:
-        fd = {ChildFd::Kind::kDescriptor, plan.stdio[i].fd};
+        fd = {ChildFd::Kind::kDescriptor, static_cast<NativeHandle>(plan.stdio[i].fd), true};
         break;
       case Stdio::Kind::kUnset:
         break;  // normalize_stdio leaves none
@@ -54,6 +54,8 @@ Launch launch(const SpawnPlan& plan) {
   request.detached = plan.detached;
   request.new_process_group = plan.new_process_group;
   request.die_with_parent = plan.kill_on_parent_death;
+  request.verbatim_arguments = plan.windows_verbatim_arguments;
+  request.hide_window = plan.windows_hide;
   request.uid = plan.uid;
   request.gid = plan.gid;
   out.failure = start_process(request, out.process);

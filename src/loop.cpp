@@ -9,11 +9,9 @@
 
 namespace childproc {
 
-namespace detail {
+Loop::Impl::Impl() = default;
 
-LoopCore::LoopCore() = default;
-
-LoopCore::~LoopCore() {
+Loop::Impl::~Impl() {
   // Objects still bound to the loop (children that never closed) let go of it first.
   while (!closers_.empty()) {
     auto fn = std::move(closers_.front());
@@ -22,14 +20,14 @@ LoopCore::~LoopCore() {
   }
 }
 
-std::uint64_t LoopCore::watch(int fd, unsigned interest, IoCallback callback) {
+std::uint64_t Loop::Impl::watch(int fd, unsigned interest, IoCallback callback) {
   std::uint64_t id = next_watch_id_++;
   watches_.emplace(id, Watch{fd, 0, true, std::move(callback)});
   set_interest(id, interest);
   return id;
 }
 
-void LoopCore::set_interest(std::uint64_t id, unsigned interest) {
+void Loop::Impl::set_interest(std::uint64_t id, unsigned interest) {
   auto it = watches_.find(id);
   if (it == watches_.end()) return;
   Watch& w = it->second;
@@ -46,7 +44,7 @@ void LoopCore::set_interest(std::uint64_t id, unsigned interest) {
   active_watches_ += counts_as_active(w) - was_active;
 }
 
-void LoopCore::set_ref(std::uint64_t id, bool referenced) {
+void Loop::Impl::set_ref(std::uint64_t id, bool referenced) {
   auto it = watches_.find(id);
   if (it == watches_.end()) return;
   bool was_active = counts_as_active(it->second);
@@ -54,7 +52,7 @@ void LoopCore::set_ref(std::uint64_t id, bool referenced) {
   active_watches_ += counts_as_active(it->second) - was_active;
 }
 
-void LoopCore::unwatch(std::uint64_t id) {
+void Loop::Impl::unwatch(std::uint64_t id) {
   auto it = watches_.find(id);
   if (it == watches_.end()) return;
   if (it->second.interest != 0) poller_.remove(it->second.fd);
@@ -62,17 +60,17 @@ void LoopCore::unwatch(std::uint64_t id) {
   watches_.erase(it);
 }
 
-Loop::TimerId LoopCore::add_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
+Loop::TimerId Loop::Impl::add_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
   Loop::TimerId id{Clock::now() + std::max(delay, std::chrono::milliseconds(0)), next_timer_seq_++};
   timers_.emplace(std::make_pair(id.due, id.seq), Timer{std::move(fn)});
   return id;
 }
 
-void LoopCore::cancel_timer(const Loop::TimerId& id) {
+void Loop::Impl::cancel_timer(const Loop::TimerId& id) {
   timers_.erase({id.due, id.seq});
 }
 
-void LoopCore::post(std::function<void()> fn) {
+void Loop::Impl::post(std::function<void()> fn) {
   {
     std::lock_guard lock(posted_mutex_);
     posted_.push_back(std::move(fn));
@@ -81,17 +79,17 @@ void LoopCore::post(std::function<void()> fn) {
   poller_.wake();
 }
 
-bool LoopCore::alive() const {
+bool Loop::Impl::alive() const {
   return active_watches_ > 0 || !timers_.empty() || !ticks_.empty() || posted_pending_.load() > 0;
 }
 
-std::optional<std::chrono::milliseconds> LoopCore::backend_timeout() const {
+std::optional<std::chrono::milliseconds> Loop::Impl::backend_timeout() const {
   int ms = poll_timeout_ms(std::nullopt);
   if (ms < 0) return std::nullopt;
   return std::chrono::milliseconds(ms);
 }
 
-int LoopCore::poll_timeout_ms(std::optional<std::chrono::milliseconds> cap) const {
+int Loop::Impl::poll_timeout_ms(std::optional<std::chrono::milliseconds> cap) const {
   if (!ticks_.empty()) return 0;
   long long ms = cap ? cap->count() : -1;
   if (!timers_.empty()) {
@@ -105,7 +103,7 @@ int LoopCore::poll_timeout_ms(std::optional<std::chrono::milliseconds> cap) cons
   return static_cast<int>(std::min<long long>(ms, 1 << 30));
 }
 
-void LoopCore::run_ticks() {
+void Loop::Impl::run_ticks() {
   // Ticks queued by ticks run in the same pass, as Node drains its nextTick queue.
   while (!ticks_.empty()) {
     auto fn = std::move(ticks_.front());
@@ -114,7 +112,7 @@ void LoopCore::run_ticks() {
   }
 }
 
-void LoopCore::run_posted() {
+void Loop::Impl::run_posted() {
   std::vector<std::function<void()>> batch;
   {
     std::lock_guard lock(posted_mutex_);
@@ -127,7 +125,7 @@ void LoopCore::run_posted() {
   }
 }
 
-void LoopCore::run_due_timers() {
+void Loop::Impl::run_due_timers() {
   auto now = Clock::now();
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
     auto fn = std::move(timers_.begin()->second.fn);
@@ -137,15 +135,15 @@ void LoopCore::run_due_timers() {
   }
 }
 
-bool LoopCore::run_once(std::optional<std::chrono::milliseconds> timeout) {
+bool Loop::Impl::run_once(std::optional<std::chrono::milliseconds> timeout) {
   run_ticks();
-  std::array<Poller::Ready, 64> ready;
+  std::array<detail::Poller::Ready, 64> ready;
   // Nothing referenced left: look at what is ready, but never sleep for unreferenced work.
   int wait_ms = alive() ? poll_timeout_ms(timeout) : 0;
   std::size_t n = poller_.wait(ready.data(), ready.size(), wait_ms);
   bool woken = false;
   for (std::size_t i = 0; i < n; ++i) {
-    if (ready[i].key == Poller::kWakeKey) {
+    if (ready[i].key == detail::Poller::kWakeKey) {
       woken = true;
       continue;
     }
@@ -162,46 +160,44 @@ bool LoopCore::run_once(std::optional<std::chrono::milliseconds> timeout) {
   return alive();
 }
 
-void LoopCore::run() {
+void Loop::Impl::run() {
   stop_requested_.store(false);
   while (!stop_requested_.load() && alive())
     run_once(std::nullopt);
   stop_requested_.store(false);
 }
 
-}  // namespace detail
-
-Loop::Loop() : core_(std::make_unique<detail::LoopCore>()) {}
+Loop::Loop() : impl_(std::make_unique<Impl>()) {}
 Loop::~Loop() = default;
 void Loop::run() {
-  core_->run();
+  impl_->run();
 }
 bool Loop::run_once(std::optional<std::chrono::milliseconds> timeout) {
-  return core_->run_once(timeout);
+  return impl_->run_once(timeout);
 }
 void Loop::stop() {
-  core_->stop();
+  impl_->stop();
 }
 bool Loop::alive() const {
-  return core_->alive();
+  return impl_->alive();
 }
 void Loop::post(std::function<void()> fn) {
-  core_->post(std::move(fn));
+  impl_->post(std::move(fn));
 }
 void Loop::next_tick(std::function<void()> fn) {
-  core_->next_tick(std::move(fn));
+  impl_->next_tick(std::move(fn));
 }
 Loop::TimerId Loop::set_timeout(std::chrono::milliseconds delay, std::function<void()> fn) {
-  return core_->add_timer(delay, std::move(fn));
+  return impl_->add_timer(delay, std::move(fn));
 }
 void Loop::clear_timeout(TimerId id) {
-  core_->cancel_timer(id);
+  impl_->cancel_timer(id);
 }
-int Loop::backend_fd() const {
-  return core_->backend_fd();
+NativeHandle Loop::backend_fd() const {
+  return impl_->backend_fd();
 }
 std::optional<std::chrono::milliseconds> Loop::backend_timeout() const {
-  return core_->backend_timeout();
+  return impl_->backend_timeout();
 }
 
 Loop& default_loop() {

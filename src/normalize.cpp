@@ -225,7 +225,9 @@ SpawnPlan plan_common(const std::string& file, const std::vector<std::string>& a
     std::string command = file;
     for (const auto& a : args)
       command += " " + a;
-    plan.args = shell_argv(options.shell.path(), command);
+    ShellCommand shell = shell_command(options.shell.path(), command);
+    plan.args = std::move(shell.argv);
+    plan.windows_verbatim_arguments = shell.verbatim_arguments;
     plan.file = plan.args[0];
   } else {
     plan.file = file;
@@ -246,6 +248,9 @@ SpawnPlan plan_common(const std::string& file, const std::vector<std::string>& a
     plan.env = std::move(pairs);
   }
   if (options.cwd && !options.cwd->empty()) plan.cwd = *options.cwd;
+  plan.windows_verbatim_arguments =
+      plan.windows_verbatim_arguments || options.windows_verbatim_arguments;
+  plan.windows_hide = options.windows_hide;
   plan.detached = options.detached;
   plan.new_process_group = options.new_process_group || options.detached;
   plan.kill_on_parent_death = options.kill_on_parent_death;

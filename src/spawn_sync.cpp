@@ -67,7 +67,7 @@ class SyncRunner {
 
   struct Pipe {
     std::size_t index;
-    detail::UniqueFd fd;
+    detail::UniqueHandle fd;
     bool reading = false;
     bool grown = false;
     bool writing = false;
@@ -204,7 +204,7 @@ class SyncRunner {
   const detail::SpawnPlan& plan_;
   const SpawnSyncOptions& options_;
   SpawnSyncResult& result_;
-  detail::UniqueFd process_handle_;
+  detail::UniqueHandle process_handle_;
   std::vector<Pipe> pipes_;
   State state_ = State::kRunning;
   std::optional<Clock::time_point> deadline_;

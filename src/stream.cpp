@@ -1,234 +1,258 @@
-// Stream: a non-blocking descriptor on the loop. Reads are flowing (up to 8 x 64 KiB per
-// wake-up, so one busy pipe cannot starve the others); writes are tried at once and queued only
-// for what the kernel did not take.
+// Stream: Node's net.Socket rules over a platform Transport. Reading flows from the start;
+// pause() stops the transport's reads, which is the backpressure a child feels. Writing: the
+// transport writes or queues; here live the high-water mark, 'drain', 'finish', and what a
+// failed write does to the stream.
 #include "childproc/stream.hpp"
 
 #include <memory>
 
 #include "internal/errc.hpp"
-#include "internal/fd.hpp"
-#include "internal/loop_core.hpp"
-#include "internal/pipe.hpp"
+#include "internal/stream_impl.hpp"
+#include "internal/transport.hpp"
 
 namespace childproc {
 
 namespace {
-constexpr std::size_t kReadChunk = 64 * 1024;
-constexpr int kReadsPerWakeup = 8;
-}  // namespace
 
-Stream::Stream(detail::LoopCore& loop, int fd, bool readable, bool writable)
-    : loop_(loop), fd_(fd), readable_(readable), writable_(writable) {
-  watch_ = loop_.watch(fd_, 0, [this](unsigned events) { on_io(events); });
-  update_interest();
+Error destroyed_error() {
+  Error e;
+  e.code = "ERR_STREAM_DESTROYED";
+  e.message = "Cannot call write after a stream was destroyed";
+  return e;
 }
 
-Stream::~Stream() {
-  if (fd_ >= 0) {
-    loop_.unwatch(watch_);
-    detail::close_descriptor(fd_);
+}  // namespace
+
+class Stream::Impl {
+ public:
+  Impl(detail::LoopCore& loop, detail::UniqueHandle handle, bool readable, bool writable)
+      : loop_(loop), readable_(readable), writable_(writable) {
+    detail::Transport::Events events;
+    events.on_data = [this](std::string_view chunk) { data_.emit(chunk); };
+    events.on_read_end = [this](int error) { on_read_end(error); };
+    transport_ = detail::open_transport(loop, std::move(handle), detail::TransportKind::kPipe,
+                                        std::move(events));
+    update_reading();
   }
+
+  void update_reading() {
+    if (transport_) transport_->set_reading(readable_ && !reading_done_ && !paused_);
+  }
+
+  void on_read_end(int error) {
+    std::weak_ptr<bool> alive = alive_;
+    if (error != 0) {
+      error_.emit(make_system_error(error, "read"));
+      if (!alive.expired()) destroy();
+      return;
+    }
+    reading_done_ = true;
+    end_.emit();
+    if (alive.expired() || !transport_) return;
+    // No half-open streams (Node's allowHalfOpen=false): the write side ends too.
+    if (writable_ && pending_writes_ > 0) {
+      ending_ = true;
+    } else {
+      destroy();
+    }
+  }
+
+  bool write(std::string_view data, WriteCallback callback) {
+    if (!writable_ || !transport_ || ending_) {
+      Error e = destroyed_error();
+      if (transport_) {
+        e.code = "ERR_STREAM_WRITE_AFTER_END";
+        e.message = "write after end";
+      }
+      if (callback) loop_.next_tick([cb = std::move(callback), e] { cb(e); });
+      return false;
+    }
+    ++pending_writes_;
+    std::weak_ptr<bool> alive = alive_;
+    transport_->write(data, [this, alive, cb = std::move(callback)](int error) mutable {
+      if (alive.expired()) return;  // the stream is gone, and with it whoever waited
+      on_write_done(error, cb);
+    });
+    bool below = transport_->write_queue_size() < high_water_mark_;
+    if (!below) needs_drain_ = true;
+    return below;
+  }
+
+  void on_write_done(int error, WriteCallback& callback) {
+    --pending_writes_;
+    std::weak_ptr<bool> alive = alive_;
+    if (error == detail::os::kECANCELED || (error != 0 && write_failed_)) {
+      if (callback)
+        callback(error == detail::os::kECANCELED ? destroyed_error()
+                                                 : make_system_error(error, "write"));
+      return;
+    }
+    if (error != 0) {
+      // The first failed write (EPIPE: the child closed its end). As in Node: every queued
+      // write's callback gets the error (the transport has already completed them, in order),
+      // then 'error', then 'close'; the stream is destroyed now, so a callback writing again
+      // gets ERR_STREAM_DESTROYED.
+      write_failed_ = true;
+      Error e = make_system_error(error, "write");
+      transport_.reset();
+      loop_.next_tick([this, alive, e] {
+        if (!alive.expired()) error_.emit(e);
+      });
+      loop_.next_tick([this, alive] {
+        if (!alive.expired()) close_.emit();
+      });
+      if (callback) callback(e);
+      return;
+    }
+    if (callback) callback(std::nullopt);
+    if (alive.expired() || pending_writes_ > 0 || !transport_) return;
+    if (needs_drain_) {
+      needs_drain_ = false;
+      drain_.emit();
+      if (alive.expired() || !transport_) return;
+    }
+    if (ending_) finish();
+  }
+
+  void end() {
+    if (!writable_ || !transport_ || ending_) return;
+    ending_ = true;
+    if (pending_writes_ == 0) finish();
+  }
+
+  // Everything written: 'finish', then close (nothing left to read either) or end our direction.
+  void finish() {
+    std::weak_ptr<bool> alive = alive_;
+    loop_.next_tick([this, alive] {
+      if (!alive.expired()) finish_.emit();
+    });
+    if (!readable_ || reading_done_) {
+      destroy();
+    } else {
+      transport_->shutdown();
+    }
+  }
+
+  void destroy() {
+    if (!transport_) return;
+    transport_.reset();  // queued writes complete with ECANCELED: ERR_STREAM_DESTROYED
+    std::weak_ptr<bool> alive = alive_;
+    loop_.next_tick([this, alive] {
+      if (!alive.expired()) close_.emit();
+    });
+  }
+
+  detail::LoopCore& loop_;
+  // Expires with the stream: deferred callbacks check it before touching `this`.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::unique_ptr<detail::Transport> transport_;  // null once destroyed
+  bool readable_;
+  bool writable_;
+  bool paused_ = false;
+  bool reading_done_ = false;
+  bool ending_ = false;
+  bool needs_drain_ = false;
+  bool write_failed_ = false;
+  std::size_t pending_writes_ = 0;  // written or queued, completion not yet seen
+  std::size_t high_water_mark_ = 16 * 1024;
+
+  Event<std::string_view> data_;
+  Event<> end_;
+  Event<> close_;
+  Event<const Error&> error_;
+  Event<> drain_;
+  Event<> finish_;
+};
+
+namespace detail {
+
+std::unique_ptr<Stream> make_stream(LoopCore& loop, UniqueHandle handle, bool readable,
+                                    bool writable) {
+  return std::make_unique<Stream>(
+      std::make_unique<Stream::Impl>(loop, std::move(handle), readable, writable));
+}
+
+}  // namespace detail
+
+Stream::Stream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Stream::~Stream() = default;
+
+bool Stream::readable() const {
+  return impl_->readable_;
+}
+bool Stream::writable() const {
+  return impl_->writable_;
+}
+bool Stream::destroyed() const {
+  return !impl_->transport_;
+}
+
+ListenerId Stream::on_data(std::function<void(std::string_view)> fn) {
+  return impl_->data_.on(std::move(fn));
+}
+ListenerId Stream::on_end(std::function<void()> fn) {
+  return impl_->end_.on(std::move(fn));
+}
+ListenerId Stream::on_close(std::function<void()> fn) {
+  return impl_->close_.on(std::move(fn));
+}
+ListenerId Stream::on_error(std::function<void(const Error&)> fn) {
+  return impl_->error_.on(std::move(fn));
+}
+ListenerId Stream::on_drain(std::function<void()> fn) {
+  return impl_->drain_.on(std::move(fn));
+}
+ListenerId Stream::on_finish(std::function<void()> fn) {
+  return impl_->finish_.on(std::move(fn));
 }
 
 void Stream::remove_listener(ListenerId id) {
-  data_.off(id) || end_.off(id) || close_.off(id) || error_.off(id) || drain_.off(id) ||
-      finish_.off(id);
-}
-
-void Stream::update_interest() {
-  if (fd_ < 0) return;
-  unsigned interest = 0;
-  if (readable_ && !reading_done_ && !paused_) interest |= detail::kIoReadable;
-  if (!queue_.empty()) interest |= detail::kIoWritable;
-  loop_.set_interest(watch_, interest);
+  Impl& s = *impl_;
+  s.data_.off(id) || s.end_.off(id) || s.close_.off(id) || s.error_.off(id) || s.drain_.off(id) ||
+      s.finish_.off(id);
 }
 
 void Stream::pause() {
-  paused_ = true;
-  update_interest();
+  impl_->paused_ = true;
+  impl_->update_reading();
 }
-
 void Stream::resume() {
-  paused_ = false;
-  update_interest();
+  impl_->paused_ = false;
+  impl_->update_reading();
 }
-
-void Stream::ref() {
-  if (fd_ >= 0) loop_.set_ref(watch_, true);
-}
-
-void Stream::unref() {
-  if (fd_ >= 0) loop_.set_ref(watch_, false);
-}
-
-void Stream::on_io(unsigned events) {
-  if (!queue_.empty() && (events & (detail::kIoWritable | detail::kIoError | detail::kIoHangup)))
-    flush_writes();
-  if (fd_ >= 0 && readable_ && !reading_done_ && !paused_ &&
-      (events & (detail::kIoReadable | detail::kIoHangup | detail::kIoError)))
-    read_available();
-}
-
-void Stream::read_available() {
-  char buf[kReadChunk];
-  std::weak_ptr<bool> alive = alive_;
-  for (int round = 0; round < kReadsPerWakeup; ++round) {
-    detail::IoCount n = detail::read_some(fd_, buf, sizeof buf);
-    if (n > 0) {
-      if (static_cast<std::size_t>(n) == sizeof buf && !pipe_grown_) {
-        pipe_grown_ = true;  // a fast writer: give it a bigger pipe
-        detail::grow_pipe_buffer(fd_);
-      }
-      data_.emit(std::string_view(buf, static_cast<std::size_t>(n)));
-      // A listener may have paused, destroyed or (through its owner) deleted this stream.
-      if (alive.expired() || fd_ < 0 || paused_) return;
-      if (static_cast<std::size_t>(n) < sizeof buf) return;  // drained: skip the EAGAIN read
-      continue;
-    }
-    if (n == 0) {
-      reading_done_ = true;
-      update_interest();
-      end_.emit();
-      if (alive.expired() || fd_ < 0) return;
-      // No half-open streams (Node's allowHalfOpen=false): the write side ends too.
-      if (writable_ && !queue_.empty()) {
-        ending_ = true;
-      } else {
-        destroy();
-      }
-      return;
-    }
-    if (n != -detail::os::kEAGAIN) fail(static_cast<int>(-n), "read");
-    return;
-  }
+bool Stream::is_paused() const {
+  return impl_->paused_;
 }
 
 bool Stream::write(std::string_view data, WriteCallback callback) {
-  auto report = [this](WriteCallback cb, std::optional<Error> err) {
-    if (cb) loop_.next_tick([cb = std::move(cb), err = std::move(err)] { cb(err); });
-  };
-  if (!writable_ || fd_ < 0 || ending_) {
-    Error e;
-    e.code = fd_ < 0 ? "ERR_STREAM_DESTROYED" : "ERR_STREAM_WRITE_AFTER_END";
-    e.message = fd_ < 0 ? "Cannot call write after a stream was destroyed" : "write after end";
-    report(std::move(callback), e);
-    return false;
-  }
-  std::size_t done = 0;
-  if (queue_.empty()) {
-    detail::IoCount n = detail::write_some(fd_, data.data(), data.size());
-    if (n < 0 && n != -detail::os::kEAGAIN) {
-      Error e = make_system_error(static_cast<int>(-n), "write");
-      report(std::move(callback), e);
-      fail(static_cast<int>(-n), "write");
-      return false;
-    }
-    done = n > 0 ? static_cast<std::size_t>(n) : 0;
-    if (done == data.size()) {
-      report(std::move(callback), std::nullopt);
-      return queued_bytes_ < high_water_mark_;
-    }
-  }
-  queue_.push_back(PendingWrite{std::string(data.substr(done)), 0, std::move(callback)});
-  queued_bytes_ += data.size() - done;
-  update_interest();
-  bool below = queued_bytes_ < high_water_mark_;
-  if (!below) needs_drain_ = true;
-  return below;
+  return impl_->write(data, std::move(callback));
 }
-
-void Stream::flush_writes() {
-  while (!queue_.empty()) {
-    PendingWrite& w = queue_.front();
-    detail::IoCount n = detail::write_some(fd_, w.data.data() + w.offset, w.data.size() - w.offset);
-    if (n == -detail::os::kEAGAIN) break;
-    if (n < 0) {
-      fail_queued_writes(static_cast<int>(-n));
-      return;
-    }
-    w.offset += static_cast<std::size_t>(n);
-    queued_bytes_ -= static_cast<std::size_t>(n);
-    if (w.offset < w.data.size()) break;
-    if (w.callback) loop_.next_tick([cb = std::move(w.callback)] { cb(std::nullopt); });
-    queue_.pop_front();
-  }
-  update_interest();
-  if (!queue_.empty()) return;
-  if (needs_drain_) {
-    needs_drain_ = false;
-    std::weak_ptr<bool> alive = alive_;
-    drain_.emit();
-    if (alive.expired()) return;
-  }
-  if (ending_) finish_if_flushed();
-}
-
 void Stream::end() {
-  if (!writable_ || fd_ < 0 || ending_) return;
-  ending_ = true;
-  if (queue_.empty()) finish_if_flushed();
+  impl_->end();
 }
-
 void Stream::end(std::string_view data) {
-  write(data);
-  end();
+  impl_->write(data, {});
+  impl_->end();
 }
-
-void Stream::finish_if_flushed() {
-  std::weak_ptr<bool> alive = alive_;
-  loop_.next_tick([this, alive] {
-    if (!alive.expired()) finish_.emit();
-  });
-  // Nothing left to read either (or never was): close; else only stop our direction.
-  if (!readable_ || reading_done_) {
-    destroy();
-  } else {
-    detail::shutdown_write(fd_);
-  }
+std::size_t Stream::writable_length() const {
+  return impl_->transport_ ? impl_->transport_->write_queue_size() : 0;
 }
-
-// A queued write failed (EPIPE: the child closed its end). As in Node, every queued write's
-// callback gets that error, then 'error' is emitted, then 'close'. All from the loop, after the
-// callbacks of writes that completed earlier, and with the stream already destroyed, so that a
-// callback writing again only gets ERR_STREAM_DESTROYED.
-void Stream::fail_queued_writes(int err) {
-  Error e = make_system_error(err, "write");
-  for (auto& w : queue_)
-    if (w.callback) loop_.next_tick([cb = std::move(w.callback), e] { cb(e); });
-  queue_.clear();
-  queued_bytes_ = 0;
-  std::weak_ptr<bool> alive = alive_;
-  loop_.next_tick([this, alive, e] {
-    if (!alive.expired()) error_.emit(e);
-  });
-  destroy();  // its 'close' follows the 'error' above
+std::size_t Stream::writable_high_water_mark() const {
+  return impl_->high_water_mark_;
 }
-
-void Stream::fail(int err, const char* syscall) {
-  std::weak_ptr<bool> alive = alive_;
-  error_.emit(make_system_error(err, syscall));
-  if (!alive.expired()) destroy();
+void Stream::set_writable_high_water_mark(std::size_t bytes) {
+  impl_->high_water_mark_ = bytes;
 }
 
 void Stream::destroy() {
-  if (fd_ < 0) return;
-  loop_.unwatch(watch_);
-  detail::close_descriptor(fd_);
-  fd_ = -1;
-  // Queued data is dropped; its callbacks learn why, as in Node.
-  for (auto& w : queue_) {
-    if (!w.callback) continue;
-    Error e;
-    e.code = "ERR_STREAM_DESTROYED";
-    e.message = "Cannot call write after a stream was destroyed";
-    loop_.next_tick([cb = std::move(w.callback), e] { cb(e); });
-  }
-  queue_.clear();
-  queued_bytes_ = 0;
-  std::weak_ptr<bool> alive = alive_;
-  loop_.next_tick([this, alive] {
-    if (!alive.expired()) close_.emit();
-  });
+  impl_->destroy();
+}
+
+void Stream::ref() {
+  if (impl_->transport_) impl_->transport_->set_ref(true);
+}
+void Stream::unref() {
+  if (impl_->transport_) impl_->transport_->set_ref(false);
 }
 
 }  // namespace childproc

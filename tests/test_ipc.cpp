@@ -7,7 +7,6 @@
 
 #include <fstream>
 
-#include "internal/loop_core.hpp"  // Loop::core() for a bare Channel
 #include "test_util.hpp"
 
 using namespace childproc;
@@ -335,6 +334,17 @@ TEST(Ipc, AnEndlessLineIsAnErrorAndTheNextLineStillArrives) {
   EXPECT_EQ(messages, std::vector<std::string>{R"({"after":true})"});
 }
 
+TEST(Ipc, OpeningAChannelOnAnInvalidHandleThrowsAtTheCall) {
+  Loop loop;
+  try {
+    ipc::Channel::open(loop, kInvalidNativeHandle);
+    FAIL() << "no exception";
+  } catch (const SystemError& e) {
+    EXPECT_EQ(e.error().code, "EBADF");
+    EXPECT_NE(std::string(e.what()).find("ipc::Channel::open"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Ipc, MemoryStaysBoundedByTheConfiguredLimit) {
   // A channel with a 1 MiB limit over a socket pair whose other end a child floods with 300 MB
   // and no newline: our peak memory must grow by a small multiple of the limit, not by 300 MB
@@ -344,7 +354,8 @@ TEST(Ipc, MemoryStaysBoundedByTheConfiguredLimit) {
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   ASSERT_EQ(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);  // ours only: the child writes blocking
   long before = peak_rss_kib();
-  ipc::Channel channel(loop.core(), sv[0], {.max_message_bytes = 1024 * 1024});
+  auto owned = ipc::Channel::open(loop, sv[0], {.max_message_bytes = 1024 * 1024});
+  ipc::Channel& channel = *owned;
   std::vector<std::string> errors, messages;
   channel.on_error([&](const Error& e) { errors.push_back(e.code); });
   channel.on_message([&](const js::Value& m, ipc::Handle*) {

@@ -26,9 +26,15 @@
 
 namespace childproc {
 
-namespace detail {
-struct SpawnPlan;
-}
+class ChildProcess;
+
+// Starts `file` with `args`. Throws InvalidArgumentError for bad arguments and SystemError where
+// Node throws (EPERM, EINVAL, ...); ENOENT, EACCES, EAGAIN, EMFILE and ENFILE arrive as an
+// 'error' event, as in Node.
+// (There is no spawn(file, options): with braces, `spawn("ls", {"-l"})` would be ambiguous.)
+std::shared_ptr<ChildProcess> spawn(const std::string& file,
+                                    const std::vector<std::string>& args = {},
+                                    const SpawnOptions& options = {}, Loop& loop = default_loop());
 
 class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
  public:
@@ -76,7 +82,7 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   // The IPC channel (after fork(), or with an "ipc" stdio slot): Node's send(), disconnect()
   // and 'message'. They throw std::logic_error when the child has no channel.
   bool send(const json::Value& message, ipc::SendCallback callback = {});
-  bool send(const json::Value& message, int handle_fd, ipc::SendCallback callback = {});
+  bool send(const json::Value& message, NativeHandle socket, ipc::SendCallback callback = {});
   void disconnect();
   ListenerId on_message(ipc::MessageListener fn);
   ipc::Channel* channel() const { return channel_.get(); }
@@ -96,11 +102,16 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
 
   Loop& loop() const { return loop_; }
 
-  // Used by spawn(); not for direct use.
+  // Made by spawn() (and fork() and the exec family through it), which starts it.
   ChildProcess(Loop& loop, std::string file, std::vector<std::string> args);
-  void start(detail::SpawnPlan& plan);
 
  private:
+  friend std::shared_ptr<ChildProcess> spawn(const std::string&, const std::vector<std::string>&,
+                                             const SpawnOptions&, Loop&);
+  struct Starter;  // what spawn() hands start(): the plan (child_process.cpp)
+  struct OsState;  // the process handle, its exit watch and the loop registration
+
+  void start(Starter& starter);
   void on_process_exit();
   void on_stream_closed();
   void maybe_close();
@@ -124,8 +135,7 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   bool leads_group_ = false;
   bool connected_ = false;
   bool closed_ = false;
-  int process_handle_ = -1;  // watched for exit (see internal/process.hpp)
-  std::uint64_t exit_watch_ = 0;
+  std::unique_ptr<OsState> os_;
   std::vector<std::unique_ptr<Stream>> streams_;
   int closes_needed_ = 1;  // the exit, plus every readable pipe
   int closes_got_ = 0;
@@ -136,8 +146,6 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   ListenerId cancellation_listener_ = 0;
   std::unique_ptr<ipc::Channel> channel_;
   std::shared_ptr<ChildProcess> self_;  // kept until 'close': the loop owns a running child
-  struct LoopRegistration;
-  std::unique_ptr<LoopRegistration> registration_;
 
   Event<> spawn_event_;
   Event<std::optional<int>, std::optional<int>> exit_event_;
@@ -145,13 +153,5 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   Event<const Error&> error_event_;
   Event<> disconnect_event_;
 };
-
-// Starts `file` with `args`. Throws InvalidArgumentError for bad arguments and SystemError where
-// Node throws (EPERM, EINVAL, ...); ENOENT, EACCES, EAGAIN, EMFILE and ENFILE arrive as an
-// 'error' event, as in Node.
-// (There is no spawn(file, options): with braces, `spawn("ls", {"-l"})` would be ambiguous.)
-std::shared_ptr<ChildProcess> spawn(const std::string& file,
-                                    const std::vector<std::string>& args = {},
-                                    const SpawnOptions& options = {}, Loop& loop = default_loop());
 
 }  // namespace childproc

@@ -7,45 +7,42 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "childproc/error.hpp"
 #include "childproc/event.hpp"
 #include "childproc/json.hpp"
 #include "childproc/loop.hpp"
+#include "childproc/native_handle.hpp"
 
 namespace childproc {
-
-namespace detail {
-class LoopCore;
-}
-
 namespace ipc {
 
-// A descriptor received with a message (Node's sendHandle), owned: closed unless released.
+// A socket received with a message (Node's sendHandle), owned: closed unless released.
 class Handle {
  public:
   Handle() = default;
-  Handle(int fd, std::string type) : fd_(fd), type_(std::move(type)) {}
-  Handle(Handle&& o) noexcept : fd_(std::exchange(o.fd_, -1)), type_(std::move(o.type_)) {}
+  Handle(NativeHandle handle, std::string type) : handle_(handle), type_(std::move(type)) {}
+  Handle(Handle&& o) noexcept
+      : handle_(std::exchange(o.handle_, kInvalidNativeHandle)), type_(std::move(o.type_)) {}
   Handle& operator=(Handle&& o) noexcept;
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   ~Handle();
 
-  int fd() const { return fd_; }
+  NativeHandle native_handle() const { return handle_; }
   // "net.Socket", "net.Server", "net.Native", "dgram.Socket"...: the type Node gave it.
   const std::string& type() const { return type_; }
-  int release() { return std::exchange(fd_, -1); }
-  explicit operator bool() const { return fd_ >= 0; }
+  NativeHandle release() { return std::exchange(handle_, kInvalidNativeHandle); }
+  explicit operator bool() const { return handle_ != kInvalidNativeHandle; }
 
  private:
-  int fd_ = -1;
+  NativeHandle handle_ = kInvalidNativeHandle;
   std::string type_;
 };
 
@@ -63,8 +60,15 @@ struct ChannelLimits {
 
 class Channel {
  public:
-  // Takes ownership of `fd`, a connected stream socket (non-blocking, close-on-exec).
-  Channel(detail::LoopCore& loop, int fd, ChannelLimits limits = {});
+  // Node's protocol over a connected stream socket of the caller's (a Unix socket on POSIX),
+  // which the channel then owns. Throws SystemError when the socket cannot be readied.
+  static std::unique_ptr<Channel> open(Loop& loop, NativeHandle connected_socket,
+                                       ChannelLimits limits = {});
+
+  // Channels are made by open(), fork(), an "ipc" stdio slot or parent_channel(); Impl is their
+  // private state.
+  class Impl;
+  explicit Channel(std::unique_ptr<Impl> impl);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -72,26 +76,25 @@ class Channel {
   // Queues one message. Returns false once 128 KiB or more waits to be written (Node's rule), or
   // when the channel is closed (the callback, or else an 'error', gets ERR_IPC_CHANNEL_CLOSED).
   bool send(const json::Value& message, SendCallback callback = {});
-  // With a descriptor (a TCP or Unix stream socket, listening or connected, or a UDP socket):
-  // sent as Node's NODE_HANDLE; later sends wait until the peer acknowledges it. The descriptor
-  // is duplicated; the caller keeps its own.
-  bool send(const json::Value& message, int handle_fd, SendCallback callback = {});
+  // With a socket (a TCP or Unix stream socket, listening or connected): sent as Node's
+  // NODE_HANDLE; later sends wait until the peer acknowledges it. The socket is duplicated; the
+  // caller keeps its own.
+  bool send(const json::Value& message, NativeHandle socket, SendCallback callback = {});
 
   // Closes the channel once queued messages are written; 'disconnect' follows. A second call
   // emits 'error' ERR_IPC_DISCONNECTED, as Node.
   void disconnect();
-  bool connected() const { return connected_; }
-  std::size_t write_queue_size() const { return queued_bytes_; }
+  bool connected() const;
+  // Bytes of messages not yet handed to the OS, those waiting behind a handle included.
+  std::size_t write_queue_size() const;
 
   ListenerId on_message(MessageListener fn);
-  ListenerId on_internal_message(std::function<void(const json::Value&)> fn) {
-    return internal_.on(std::move(fn));
-  }
+  ListenerId on_internal_message(std::function<void(const json::Value&)> fn);
   ListenerId on_disconnect(std::function<void()> fn);
   // Bad input from the peer (invalid JSON, too deep, too long), write failures, misuse.
-  ListenerId on_error(std::function<void(const Error&)> fn) { return error_.on(std::move(fn)); }
-  // Fires once the descriptor is closed (after 'disconnect').
-  ListenerId on_close(std::function<void()> fn) { return close_.on(std::move(fn)); }
+  ListenerId on_error(std::function<void(const Error&)> fn);
+  // Fires once the channel's socket is closed (after 'disconnect').
+  ListenerId on_close(std::function<void()> fn);
   void remove_listener(ListenerId id);
   // Drops every listener (their captures too), e.g. once the owner is done with the channel.
   void remove_all_listeners();
@@ -102,52 +105,7 @@ class Channel {
   void unref();
 
  private:
-  struct Outgoing {
-    std::string bytes;
-    std::size_t offset = 0;
-    int handle_fd = -1;  // sent with the first byte, then kept until the ACK
-    SendCallback callback;
-    bool reply = false;  // ACK/NACK owed to the peer: counted in owed_reply_bytes_
-  };
-
-  void on_io(unsigned events);
-  void read_available();
-  void handle_line(std::string_view line);
-  void handle_internal(const json::Value& message);
-  void flush();
-  bool enqueue(std::string bytes, int handle_fd, SendCallback callback, bool bypass_handle_wait,
-               bool reply = false);
-  void reply(const char* cmd);
-  void fail_send(SendCallback& callback);
-  void emit_error(const std::string& code, const std::string& message);
-  void update_watch();
-  void close_now();
-  void finish_disconnect();
-
-  detail::LoopCore& loop_;
-  ChannelLimits limits_;
-  int fd_;
-  std::uint64_t watch_ = 0;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  bool connected_ = true;
-  bool closing_ = false;  // disconnect() called: close once the queue is written
-  bool referenced_ = true;
-  std::string inbox_;        // bytes after the last newline
-  bool discarding_ = false;  // inside an over-long line: drop until the next newline
-  std::deque<int> received_fds_;
-  std::deque<Outgoing> queue_;  // being written
-  std::deque<Outgoing> held_;   // waiting for the ACK of a handle in flight
-  std::size_t queued_bytes_ = 0;
-  std::size_t owed_reply_bytes_ = 0;
-  int handle_in_flight_ = -1;           // our duplicate, closed on ACK
-  std::string handle_in_flight_bytes_;  // for a retransmission after a NACK
-  int nacks_ = 0;
-
-  Event<const json::Value&, Handle*> message_;
-  Event<const json::Value&> internal_;
-  Event<> disconnect_;
-  Event<const Error&> error_;
-  Event<> close_;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Child side: the channel to the parent, found through NODE_CHANNEL_FD (both NODE_CHANNEL_*

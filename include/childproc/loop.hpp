@@ -11,11 +11,9 @@
 #include <memory>
 #include <optional>
 
-namespace childproc {
+#include "childproc/native_handle.hpp"
 
-namespace detail {
-class LoopCore;
-}
+namespace childproc {
 
 class Loop {
  public:
@@ -51,13 +49,15 @@ class Loop {
 
   // For embedding in another event loop: the descriptor becomes readable when run_once(0) has
   // work to do; backend_timeout() is how long the host may sleep at most (nullopt: forever).
-  int backend_fd() const;
+  NativeHandle backend_fd() const;
   std::optional<std::chrono::milliseconds> backend_timeout() const;
 
-  detail::LoopCore& core() { return *core_; }
+  // The loop's state, opaque outside the library.
+  class Impl;
+  Impl& impl() { return *impl_; }
 
  private:
-  std::unique_ptr<detail::LoopCore> core_;
+  std::unique_ptr<Impl> impl_;
 };
 
 // The loop that spawn() uses when none is given. It lives until the process exits.

@@ -16,16 +16,17 @@
 #include "childproc/loop.hpp"
 #include "internal/poller.hpp"
 
-namespace childproc::detail {
+namespace childproc {
 
-class LoopCore {
+// The loop's state; detail::LoopCore inside the library.
+class Loop::Impl {
  public:
   using Clock = Loop::Clock;
   using IoCallback = std::function<void(unsigned events)>;
   using Closer = std::list<std::function<void()>>::iterator;
 
-  LoopCore();
-  ~LoopCore();
+  Impl();
+  ~Impl();
 
   // A descriptor watch. Interest 0 takes the descriptor out of the poller (so a hung-up pipe
   // cannot spin the loop); a watch keeps the loop alive while it is referenced and interested.
@@ -72,9 +73,9 @@ class LoopCore {
   int poll_timeout_ms(std::optional<std::chrono::milliseconds> cap) const;
   bool counts_as_active(const Watch& w) const { return w.referenced && w.interest != 0; }
 
-  Poller poller_;
+  detail::Poller poller_;
   std::unordered_map<std::uint64_t, Watch> watches_;
-  std::uint64_t next_watch_id_ = 1;  // 0 is Poller::kWakeKey
+  std::uint64_t next_watch_id_ = 1;  // 0 is detail::Poller::kWakeKey
   std::size_t active_watches_ = 0;
   std::map<std::pair<Clock::time_point, std::uint64_t>, Timer> timers_;
   std::uint64_t next_timer_seq_ = 1;
@@ -87,4 +88,8 @@ class LoopCore {
   std::atomic<bool> stop_requested_{false};
 };
 
-}  // namespace childproc::detail
+namespace detail {
+using LoopCore = Loop::Impl;
+}  // namespace detail
+
+}  // namespace childproc

@@ -3,9 +3,8 @@
 #pragma once
 
 #include <cstddef>
-#include <vector>
 
-#include "internal/fd.hpp"
+#include "internal/handle.hpp"
 
 namespace childproc::detail {
 
@@ -20,8 +19,8 @@ enum class PipeDirection {
 };
 
 struct PipePair {
-  UniqueFd parent;  // non-blocking, close-on-exec
-  UniqueFd child;   // blocking, close-on-exec (the spawn clears it on the child's copy)
+  UniqueHandle parent;  // non-blocking, close-on-exec
+  UniqueHandle child;   // blocking, close-on-exec (the spawn clears it on the child's copy)
 };
 
 // 0 or an errno.
@@ -31,29 +30,21 @@ int make_pipe(PipeDirection direction, PipePair& out);
 // read): grows a pipe's kernel buffer to the unprivileged maximum (1 MiB), so the child blocks
 // less often and each wakeup moves more. Best effort: sockets and the per-user pipe page limit
 // refuse it, which changes nothing. Not done up front, as that limit is shared by all pipes.
-void grow_pipe_buffer(int fd) noexcept;
+void grow_pipe_buffer(NativeHandle pipe) noexcept;
 
 // Bytes read, 0 at EOF, or -errno (-EAGAIN when nothing is there).
-IoCount read_some(int fd, char* buf, std::size_t size);
+IoCount read_some(NativeHandle pipe, char* buf, std::size_t size);
 // Bytes written or -errno; never raises SIGPIPE (-EPIPE instead).
-IoCount write_some(int fd, const char* buf, std::size_t size);
+IoCount write_some(NativeHandle pipe, const char* buf, std::size_t size);
 
-// Ends our writing direction of a socket pair (the peer reads EOF); 0 or an errno.
-int shutdown_write(int fd);
-
-// ---- The IPC transport: a stream socket that also carries descriptors (SCM_RIGHTS). ----
-
-// Bytes written or -errno; `fd_to_pass` (>= 0) rides with the first byte.
-IoCount send_with_fd(int fd, const char* buf, std::size_t size, int fd_to_pass);
-// Bytes read, 0 at EOF, or -errno; descriptors that arrived are appended to `fds`, close-on-exec.
-IoCount receive_with_fds(int fd, char* buf, std::size_t size, std::vector<int>& fds);
+// ---- Handles sent over the IPC channel ----
 
 enum class SocketKind { kNotSocket, kStreamListening, kStream, kDatagram };
-SocketKind socket_kind(int fd);
-// A close-on-exec duplicate, or -errno.
-int duplicate_descriptor(int fd);
-// Readies a descriptor inherited from the parent (NODE_CHANNEL_FD): close-on-exec and
-// non-blocking. 0 or an errno.
-int adopt_inherited_descriptor(int fd);
+SocketKind socket_kind(NativeHandle handle);
+// A close-on-exec duplicate into `out`; 0 or an errno.
+int duplicate_handle(NativeHandle handle, UniqueHandle& out);
+// Readies a channel inherited from the parent (NODE_CHANNEL_FD) or given by the caller:
+// close-on-exec and non-blocking. 0 or an errno.
+int adopt_inherited_handle(NativeHandle handle);
 
 }  // namespace childproc::detail

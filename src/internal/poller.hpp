@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "internal/fd.hpp"
+#include "internal/handle.hpp"
 #include "poller_state.hpp"
 
 namespace childproc::detail {

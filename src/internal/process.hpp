@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "internal/fd.hpp"
+#include "internal/handle.hpp"
+#include "internal/loop_core.hpp"
 
 namespace childproc::detail {
 
@@ -19,7 +21,10 @@ struct ChildFd {
     kDescriptor,  // a copy of the parent's descriptor `source`
   };
   Kind kind = Kind::kNone;
-  int source = -1;
+  NativeHandle source = kInvalidNativeHandle;
+  // `source` is one of this process's fd numbers ("inherit", a given fd) rather than a handle we
+  // made: the same thing on POSIX; on Windows, a C runtime fd to look up.
+  bool source_is_fd_number = false;
 };
 
 // Borrowed views of a prepared spawn; the strings outlive start_process().
@@ -29,8 +34,10 @@ struct ProcessRequest {
   const std::vector<std::string>* env = nullptr;  // "KEY=value"; nullptr: this process's environ
   const std::string* cwd = nullptr;               // nullptr: ours
   bool detached = false;
-  bool new_process_group = false;  // the child leads a process group of its own (setpgid)
-  bool die_with_parent = false;    // the child is killed when this process dies
+  bool new_process_group = false;   // the child leads a process group of its own (setpgid)
+  bool die_with_parent = false;     // the child is killed when this process dies
+  bool verbatim_arguments = false;  // Windows: argv joined without quoting
+  bool hide_window = false;         // Windows: no console window, GUI shown hidden
   std::optional<std::uint32_t> uid;
   std::optional<std::uint32_t> gid;
   std::vector<ChildFd> fds;
@@ -44,7 +51,7 @@ struct ProcessFailure {
 
 struct StartedProcess {
   int pid = -1;
-  UniqueFd handle;  // pidfd on Linux: readable once the process has exited
+  UniqueHandle handle;  // pidfd on Linux: readable once the process has exited
 };
 
 struct ExitStatus {
@@ -61,22 +68,31 @@ std::vector<std::string> exec_candidates(const std::string& file,
                                          const std::optional<std::vector<std::string>>& env);
 
 // Signals the process through its handle. Returns 0 or an errno (ESRCH once it has been reaped).
-int signal_process(int handle, int sig);
+int signal_process(NativeHandle handle, int sig);
 
 // Signals every process in the group led by `leader_pid` (the child started with
 // new_process_group or detached). Returns 0 or an errno (ESRCH: no process is left in it).
 int signal_process_group(int leader_pid, int sig);
 
 // Collects the exit status if the process has exited; nullopt if it is still running.
-std::optional<ExitStatus> try_reap(int handle);
+std::optional<ExitStatus> try_reap(NativeHandle handle);
+
+// Calls `on_exit` from the loop when the process may have exited (then try_reap() tells); a
+// watch of `loop`, ended with unwatch() and referenced with set_ref().
+std::uint64_t watch_exit(LoopCore& loop, NativeHandle handle, std::function<void()> on_exit);
 
 // Waits for exit without blocking forever later: hands a still-running process to a reaper that
 // collects it when it exits (on a later start_process() or reap_orphans() call).
-void abandon_process(int pid, UniqueFd handle);
+void abandon_process(int pid, UniqueHandle handle);
 void reap_orphans();
 
-// The argv that runs `command` through the platform shell (`shell_path` empty: the default).
-std::vector<std::string> shell_argv(const std::string& shell_path, const std::string& command);
+// How `command` runs through the platform shell (`shell_path` empty: the default): its argv,
+// and whether that argv must reach the shell unquoted (cmd.exe's /s /c "<command>").
+struct ShellCommand {
+  std::vector<std::string> argv;
+  bool verbatim_arguments = false;
+};
+ShellCommand shell_command(const std::string& shell_path, const std::string& command);
 
 // The path of this process's own executable (fork()'s default exec_path).
 std::string current_executable();

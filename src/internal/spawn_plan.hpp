@@ -10,7 +10,7 @@
 #include "childproc/options.hpp"
 #include "childproc/spawn_sync.hpp"
 #include "childproc/stdio.hpp"
-#include "internal/fd.hpp"
+#include "internal/handle.hpp"
 #include "internal/process.hpp"
 
 namespace childproc::detail {
@@ -22,6 +22,8 @@ struct SpawnPlan {
   std::optional<std::string> cwd;
   std::vector<Stdio> stdio;  // normalized: no kUnset left
   bool detached = false;
+  bool windows_verbatim_arguments = false;  // the shell on Windows sets it, as Node
+  bool windows_hide = false;
   bool new_process_group = false;  // detached or asked for: kill_tree() signals the group
   bool kill_on_parent_death = false;
   std::optional<std::uint32_t> uid;
@@ -45,7 +47,7 @@ std::vector<std::string> error_spawnargs(const SpawnPlan& plan);
 
 // Result of launching: the parent's end of each stdio slot (empty where none) and the process.
 struct Launch {
-  std::vector<UniqueFd> parent_ends;
+  std::vector<UniqueHandle> parent_ends;
   std::optional<ProcessFailure> failure;  // set: the process does not exist (pipes still do)
   StartedProcess process;
 };

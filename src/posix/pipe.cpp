@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "descriptor_io.hpp"
 #include "spawn_child.hpp"
 
 namespace childproc::detail {
@@ -24,7 +25,7 @@ constexpr int kNoSigpipe = 0;  // the socket carries SO_NOSIGPIPE instead (make_
 #endif
 
 // A stream socket pair, close-on-exec from birth where the system can (SOCK_CLOEXEC).
-int make_socket_pair(UniqueFd& a, UniqueFd& b) {
+int make_socket_pair(UniqueHandle& a, UniqueHandle& b) {
   int fds[2];
 #ifdef SOCK_CLOEXEC
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return errno;
@@ -47,7 +48,7 @@ int make_socket_pair(UniqueFd& a, UniqueFd& b) {
 
 }  // namespace
 
-void close_descriptor(int fd) noexcept {
+void close_handle(int fd) noexcept {
   // Linux releases the descriptor even when close() reports EINTR: never retry.
   ::close(fd);
 }
@@ -173,12 +174,14 @@ SocketKind socket_kind(int fd) {
   return listening ? SocketKind::kStreamListening : SocketKind::kStream;
 }
 
-int duplicate_descriptor(int fd) {
+int duplicate_handle(int fd, UniqueHandle& out) {
   int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  return d >= 0 ? d : -errno;
+  if (d < 0) return errno;
+  out.reset(d);
+  return 0;
 }
 
-int adopt_inherited_descriptor(int fd) {
+int adopt_inherited_handle(int fd) {
   if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return errno;
 #if !defined(MSG_NOSIGNAL) && defined(SO_NOSIGPIPE)
   int on = 1;  // a channel from a Node parent, written to after the parent has gone

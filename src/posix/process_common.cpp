@@ -11,6 +11,7 @@
 #include <mutex>
 #include <utility>
 
+#include "internal/poller.hpp"
 #include "internal/process.hpp"
 #include "spawn_child.hpp"
 
@@ -38,7 +39,7 @@ char** process_environ() {
 #endif
 }
 
-int make_cloexec_pipe(UniqueFd& read_end, UniqueFd& write_end, bool nonblocking) {
+int make_cloexec_pipe(UniqueHandle& read_end, UniqueHandle& write_end, bool nonblocking) {
   int fds[2];
 #if CHILDPROC_HAVE_PIPE2
   if (pipe2(fds, O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0)) != 0) return errno;
@@ -107,7 +108,7 @@ SignalsBlocked::~SignalsBlocked() {
 }
 
 int fork_child(ChildContext& ctx, void (*child_entry)(ChildContext*)) {
-  UniqueFd report_read, report_write;
+  UniqueHandle report_read, report_write;
   if (int err = make_cloexec_pipe(report_read, report_write, false)) {
     ctx.err = err;
     ctx.step = kStepPipe;
@@ -149,12 +150,12 @@ namespace {
 // Orphans: children whose owner went away (a Loop destroyed while they ran). Reaped
 // opportunistically so that they never stay zombies for long.
 std::mutex g_orphans_mutex;
-std::vector<std::pair<int, UniqueFd>> g_orphans;
+std::vector<std::pair<int, UniqueHandle>> g_orphans;
 std::atomic<bool> g_have_orphans{false};
 
 }  // namespace
 
-void abandon_process(int pid, UniqueFd handle) {
+void abandon_process(int pid, UniqueHandle handle) {
   if (try_reap(handle.get())) return;
   std::lock_guard lock(g_orphans_mutex);
   g_orphans.emplace_back(pid, std::move(handle));
@@ -231,8 +232,13 @@ std::string current_executable() {
   return "/proc/self/exe";
 }
 
-std::vector<std::string> shell_argv(const std::string& shell_path, const std::string& command) {
-  return {shell_path.empty() ? "/bin/sh" : shell_path, "-c", command};
+ShellCommand shell_command(const std::string& shell_path, const std::string& command) {
+  return {{shell_path.empty() ? "/bin/sh" : shell_path, "-c", command}, false};
+}
+
+std::uint64_t watch_exit(LoopCore& loop, NativeHandle handle, std::function<void()> on_exit) {
+  // Both backends' process handles (a pidfd, an exit pipe) turn readable at exit.
+  return loop.watch(handle, kIoReadable, [on_exit = std::move(on_exit)](unsigned) { on_exit(); });
 }
 
 int signal_process_group(int leader_pid, int sig) {

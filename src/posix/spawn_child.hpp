@@ -17,7 +17,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "internal/fd.hpp"
+#include "internal/handle.hpp"
 #include "internal/process.hpp"
 
 // Code that runs in the child before execve: no sanitizer instrumentation (on the clone path the
@@ -192,7 +192,7 @@ char** process_environ();
 
 // A pipe whose ends are close-on-exec from birth where the system can (pipe2), else at once
 // after; `nonblocking` applies to both ends. 0 or an errno.
-int make_cloexec_pipe(UniqueFd& read_end, UniqueFd& write_end, bool nonblocking);
+int make_cloexec_pipe(UniqueHandle& read_end, UniqueHandle& write_end, bool nonblocking);
 
 // The C arrays a child reads, pointing into the request's strings (which outlive the spawn).
 struct ChildArrays {

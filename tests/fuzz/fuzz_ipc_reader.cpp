@@ -19,9 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) != 0) std::abort();
   bool closed = false;
   {
-    childproc::ipc::Channel channel(
-        loop->core(), sv[0],
-        {.max_message_bytes = 4096, .max_depth = 64, .max_owed_reply_bytes = 4096});
+    auto owned = childproc::ipc::Channel::open(
+        *loop, sv[0], {.max_message_bytes = 4096, .max_depth = 64, .max_owed_reply_bytes = 4096});
+    childproc::ipc::Channel& channel = *owned;
     std::size_t messages = 0;
     channel.on_message([&](const childproc::json::Value&, childproc::ipc::Handle*) { ++messages; });
     channel.on_error([](const childproc::Error& e) {

@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
     parent->on_message([parent](const json::Value& m, childproc::ipc::Handle* h) {
       if (h == nullptr) return;
       std::string hello = "hello from C++";
-      bool wrote = write(h->fd(), hello.data(), hello.size()) == static_cast<ssize_t>(hello.size());
+      bool wrote = write(h->native_handle(), hello.data(), hello.size()) ==
+                   static_cast<ssize_t>(hello.size());
       parent->send(json::Value::object({{"got", h->type()}, {"msg", m}, {"wrote", wrote}}));
       parent->disconnect();
     });

@@ -1,13 +1,13 @@
 // The Linux poller's members (see internal/poller.hpp).
 #pragma once
 
-#include "internal/fd.hpp"
+#include "internal/handle.hpp"
 
 namespace childproc::detail {
 
 struct PollerState {
-  UniqueFd epoll;
-  UniqueFd wake;  // an eventfd
+  UniqueHandle epoll;
+  UniqueHandle wake;  // an eventfd
 };
 
 }  // namespace childproc::detail

@@ -263,7 +263,7 @@ std::optional<ProcessFailure> start_here(const ProcessRequest& req, StartedProce
   }
 
   if (pid < 0) return ProcessFailure{-pid, posix::step_name(posix::kStepClone)};
-  UniqueFd handle(pidfd);
+  UniqueHandle handle(pidfd);
   // 5. A child that failed has _exited (or never existed): collect it now, nothing stays behind.
   if (ctx.err != 0) return posix::collect_failed_child(pid, ctx);
   out.pid = pid;

@@ -19,7 +19,7 @@ struct PollSet {
   std::vector<pollfd> fds;                     // fds[0] is the wake pipe's read end
   std::vector<std::uint64_t> keys;             // parallel to fds
   std::unordered_map<int, std::size_t> index;  // descriptor -> position in fds
-  UniqueFd wake_read, wake_write;
+  UniqueHandle wake_read, wake_write;
   std::size_t next_first = 1;  // where the next report starts, so no descriptor is starved
 };
 

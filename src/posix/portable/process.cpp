@@ -161,7 +161,7 @@ int start_with_posix_spawn(const ProcessRequest& req, ChildContext& ctx) {
   const int n = ctx.fd_count;
   // A file action cannot move a descriptor out of the way, so sources inside the target range
   // are duplicated above it here first (stdout/stderr swapped, a source already in place).
-  std::vector<UniqueFd> moved;
+  std::vector<UniqueHandle> moved;
   for (int i = 0; i < n; ++i) {
     const ChildFd& want = req.fds[static_cast<std::size_t>(i)];
     int rc = 0;
@@ -327,7 +327,7 @@ void release_slot(std::atomic<int>* slot) {
 
 struct WatchedChild {
   int pid;
-  UniqueFd exit_pipe_write;
+  UniqueHandle exit_pipe_write;
   std::atomic<int>* slot;
 };
 
@@ -357,7 +357,7 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
   posix::ChildArrays arrays;
   ChildContext ctx;
   posix::prepare_child(req, arrays, ctx);
-  UniqueFd exit_read, exit_write;
+  UniqueHandle exit_read, exit_write;
   if (int err = posix::make_cloexec_pipe(exit_read, exit_write, true))
     return refuse(err, posix::kStepPipe);
   const int handle = exit_read.get();
