@@ -29,7 +29,7 @@ ChildProcess::ChildProcess(Loop& loop, std::string file, std::vector<std::string
 ChildProcess::~ChildProcess() {
   if (os_->loop_closer) loop_.impl().cancel_on_destroy(*os_->loop_closer);
   if (os_->process) {
-    loop_.impl().unwatch(os_->exit_watch);
+    detail::unwatch_exit(loop_.impl(), os_->exit_watch);
     detail::abandon_process(*pid_, std::move(os_->process));
   }
 }
@@ -175,7 +175,7 @@ void ChildProcess::arm_close_timeout() {
 
 void ChildProcess::release_process() {
   if (!os_->process) return;
-  loop_.impl().unwatch(os_->exit_watch);
+  detail::unwatch_exit(loop_.impl(), os_->exit_watch);
   os_->process.reset();
 }
 
@@ -204,7 +204,7 @@ void ChildProcess::on_loop_destroyed() {
   // the pipes, and stop referring to the loop.
   os_->loop_closer.reset();
   if (os_->process) {
-    loop_.impl().unwatch(os_->exit_watch);
+    detail::unwatch_exit(loop_.impl(), os_->exit_watch);
     detail::abandon_process(*pid_, std::move(os_->process));
   }
   if (timeout_timer_) loop_.clear_timeout(*timeout_timer_);

@@ -47,7 +47,8 @@ Launch launch(const SpawnPlan& plan) {
     }
   }
 
-  request.exec_candidates = exec_candidates(plan.file, plan.env);
+  request.file = &plan.file;
+  request.exec_candidates = exec_candidates(plan.file, plan.env, plan.cwd);
   request.argv = &plan.args;
   request.env = plan.env ? &*plan.env : nullptr;
   request.cwd = plan.cwd ? &*plan.cwd : nullptr;

@@ -20,7 +20,7 @@ Loop::Impl::~Impl() {
   }
 }
 
-std::uint64_t Loop::Impl::watch(int fd, unsigned interest, IoCallback callback) {
+std::uint64_t Loop::Impl::watch(NativeHandle fd, unsigned interest, IoCallback callback) {
   std::uint64_t id = next_watch_id_++;
   watches_.emplace(id, Watch{fd, 0, true, std::move(callback)});
   set_interest(id, interest);

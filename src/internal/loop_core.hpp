@@ -30,7 +30,8 @@ class Loop::Impl {
 
   // A descriptor watch. Interest 0 takes the descriptor out of the poller (so a hung-up pipe
   // cannot spin the loop); a watch keeps the loop alive while it is referenced and interested.
-  std::uint64_t watch(int fd, unsigned interest, IoCallback callback);
+  // `fd` may be kInvalidNativeHandle: a watch that only its key wakes (a completion backend).
+  std::uint64_t watch(NativeHandle fd, unsigned interest, IoCallback callback);
   void set_interest(std::uint64_t id, unsigned interest);
   void set_ref(std::uint64_t id, bool referenced);
   void unwatch(std::uint64_t id);
@@ -53,12 +54,12 @@ class Loop::Impl {
     poller_.wake();
   }
   bool alive() const;
-  int backend_fd() const { return poller_.fd(); }
+  NativeHandle backend_fd() const { return poller_.fd(); }
   std::optional<std::chrono::milliseconds> backend_timeout() const;
 
  private:
   struct Watch {
-    int fd;
+    NativeHandle fd;
     unsigned interest;
     bool referenced;
     IoCallback callback;

@@ -19,7 +19,7 @@ enum IoEvent : unsigned {
 
 // One descriptor for wait_for_io(): what to wait for (kIo* bits) and what was found.
 struct IoWait {
-  int fd = -1;
+  NativeHandle fd = kInvalidNativeHandle;
   unsigned interest = 0;
   unsigned ready = 0;
 };
@@ -40,12 +40,14 @@ class Poller {
 
   Poller();  // throws SystemError
   // A descriptor that is readable while wait() would not block, for embedding the loop in
-  // another one; -1 where the backend has none (poll() keeps no kernel object).
-  int fd() const;
+  // another one; -1 where the backend has none (poll() keeps no kernel object). On Windows,
+  // the completion port.
+  NativeHandle fd() const;
 
-  int add(int fd, unsigned interest, std::uint64_t key);  // 0 or errno
-  int modify(int fd, unsigned interest, std::uint64_t key);
-  void remove(int fd);
+  // A completion backend associates handles itself (the transport does) and ignores these.
+  int add(NativeHandle fd, unsigned interest, std::uint64_t key);  // 0 or errno
+  int modify(NativeHandle fd, unsigned interest, std::uint64_t key);
+  void remove(NativeHandle fd);
   // Waits up to timeout_ms (-1: forever); returns the number of entries filled.
   std::size_t wait(Ready* out, std::size_t capacity, int timeout_ms);
   void wake();  // thread-safe

@@ -29,6 +29,7 @@ struct ChildFd {
 
 // Borrowed views of a prepared spawn; the strings outlive start_process().
 struct ProcessRequest {
+  const std::string* file = nullptr;         // as the caller named it (Windows refuses .bat)
   std::vector<std::string> exec_candidates;  // paths tried in order (PATH search done already)
   const std::vector<std::string>* argv = nullptr;
   const std::vector<std::string>* env = nullptr;  // "KEY=value"; nullptr: this process's environ
@@ -64,8 +65,10 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& request, Start
 
 // PATH search as libuv/Node do it: a file with a '/' is used as is; otherwise every entry of the
 // child's PATH (the child environment's, else ours) is a candidate.
+// `cwd` (nullopt: ours) is where Windows looks first, as libuv does.
 std::vector<std::string> exec_candidates(const std::string& file,
-                                         const std::optional<std::vector<std::string>>& env);
+                                         const std::optional<std::vector<std::string>>& env,
+                                         const std::optional<std::string>& cwd);
 
 // Signals the process through its handle. Returns 0 or an errno (ESRCH once it has been reaped).
 int signal_process(NativeHandle handle, int sig);
@@ -80,6 +83,8 @@ std::optional<ExitStatus> try_reap(NativeHandle handle);
 // Calls `on_exit` from the loop when the process may have exited (then try_reap() tells); a
 // watch of `loop`, ended with unwatch() and referenced with set_ref().
 std::uint64_t watch_exit(LoopCore& loop, NativeHandle handle, std::function<void()> on_exit);
+// Ends that watch; the process handle may be closed after it.
+void unwatch_exit(LoopCore& loop, std::uint64_t watch);
 
 // Waits for exit without blocking forever later: hands a still-running process to a reaper that
 // collects it when it exits (on a later start_process() or reap_orphans() call).

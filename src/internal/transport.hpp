@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -51,6 +53,51 @@ class Transport {
   virtual void shutdown() = 0;
   // Whether reading keeps the loop alive; queued writes always do.
   virtual void set_ref(bool referenced) = 0;
+};
+
+// What every transport does with write completions: each write completes once the OS has
+// taken all bytes up to its end, in order, and always from the loop (next_tick).
+class WriteCompletions {
+ public:
+  explicit WriteCompletions(LoopCore& loop) : loop_(loop) {}
+  WriteCompletions(const WriteCompletions&) = delete;
+  WriteCompletions& operator=(const WriteCompletions&) = delete;
+
+  void add(std::size_t bytes, Transport::WriteDone done) {
+    accepted_ += bytes;
+    pending_.push_back({accepted_, std::move(done)});
+  }
+  // `bytes` more were taken by the OS.
+  void wrote(std::size_t bytes) {
+    written_ += bytes;
+    while (!pending_.empty() && pending_.front().end <= written_) {
+      complete(std::move(pending_.front().done), 0);
+      pending_.pop_front();
+    }
+  }
+  // Every write not yet complete fails with `error` (its bytes are dropped).
+  void fail_all(int error) {
+    wrote(0);
+    for (Pending& p : pending_)
+      complete(std::move(p.done), error);
+    pending_.clear();
+    written_ = accepted_;
+  }
+  std::size_t unwritten_bytes() const { return static_cast<std::size_t>(accepted_ - written_); }
+
+ private:
+  struct Pending {
+    std::uint64_t end;
+    Transport::WriteDone done;
+  };
+  void complete(Transport::WriteDone done, int error) {
+    loop_.next_tick([done = std::move(done), error] { done(error); });
+  }
+
+  LoopCore& loop_;
+  std::deque<Pending> pending_;
+  std::uint64_t accepted_ = 0;  // bytes given to write(), ever
+  std::uint64_t written_ = 0;   // of those, bytes the OS took (or that were dropped)
 };
 
 // Takes ownership of `handle` (for POSIX: non-blocking and close-on-exec).

@@ -171,7 +171,8 @@ void reap_orphans() {
 }
 
 std::vector<std::string> exec_candidates(const std::string& file,
-                                         const std::optional<std::vector<std::string>>& env) {
+                                         const std::optional<std::vector<std::string>>& env,
+                                         const std::optional<std::string>&) {
   if (file.find('/') != std::string::npos) return {file};
   const char* path = nullptr;
   if (env) {
@@ -239,6 +240,10 @@ ShellCommand shell_command(const std::string& shell_path, const std::string& com
 std::uint64_t watch_exit(LoopCore& loop, NativeHandle handle, std::function<void()> on_exit) {
   // Both backends' process handles (a pidfd, an exit pipe) turn readable at exit.
   return loop.watch(handle, kIoReadable, [on_exit = std::move(on_exit)](unsigned) { on_exit(); });
+}
+
+void unwatch_exit(LoopCore& loop, std::uint64_t watch) {
+  loop.unwatch(watch);
 }
 
 int signal_process_group(int leader_pid, int sig) {

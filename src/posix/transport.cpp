@@ -27,13 +27,17 @@ constexpr std::size_t kCoalesceLimit = 256 * 1024;
 class DescriptorTransport final : public Transport {
  public:
   DescriptorTransport(LoopCore& loop, UniqueHandle fd, TransportKind kind, Events events)
-      : loop_(loop), fd_(std::move(fd)), kind_(kind), events_(std::move(events)) {
+      : loop_(loop),
+        fd_(std::move(fd)),
+        kind_(kind),
+        events_(std::move(events)),
+        completions_(loop) {
     watch_ = loop_.watch(fd_.get(), 0, [this](unsigned ready) { on_ready(ready); });
   }
 
   ~DescriptorTransport() override {
     loop_.unwatch(watch_);
-    complete_all(os::kECANCELED);
+    completions_.fail_all(os::kECANCELED);
   }
 
   void set_reading(bool on) override {
@@ -43,11 +47,11 @@ class DescriptorTransport final : public Transport {
 
   void write(std::string_view bytes, WriteDone done, NativeHandle pass) override {
     if (write_error_ != 0) {
-      complete(std::move(done), write_error_);
+      int error = write_error_;
+      loop_.next_tick([done = std::move(done), error] { done(error); });
       return;
     }
-    accepted_ += bytes.size();
-    completions_.push_back({accepted_, std::move(done)});
+    completions_.add(bytes.size(), std::move(done));
     std::size_t sent = 0;
     if (queue_.empty()) {  // nothing ahead of these bytes: try now, skip the queue
       IoCount n = send(bytes.data(), bytes.size(), pass);
@@ -56,17 +60,14 @@ class DescriptorTransport final : public Transport {
         return;
       }
       sent = n > 0 ? static_cast<std::size_t>(n) : 0;
-      written_ += sent;
       if (sent > 0) pass = kInvalidNativeHandle;  // it went with the first byte
     }
     if (sent < bytes.size()) enqueue(bytes.substr(sent), pass);
-    complete_written();
+    completions_.wrote(sent);
     update_watch();
   }
 
-  std::size_t write_queue_size() const override {
-    return static_cast<std::size_t>(accepted_ - written_);
-  }
+  std::size_t write_queue_size() const override { return completions_.unwritten_bytes(); }
 
   void shutdown() override {
     shutdown_requested_ = true;
@@ -83,10 +84,6 @@ class DescriptorTransport final : public Transport {
     std::string bytes;
     std::size_t offset = 0;
     NativeHandle pass = kInvalidNativeHandle;  // sent with the chunk's first byte
-  };
-  struct Completion {
-    std::uint64_t end;  // done once written_ reaches it
-    WriteDone done;
   };
 
   IoCount send(const char* data, std::size_t size, NativeHandle pass) {
@@ -128,11 +125,10 @@ class DescriptorTransport final : public Transport {
         return;
       }
       c.offset += static_cast<std::size_t>(n);
-      written_ += static_cast<std::size_t>(n);
+      completions_.wrote(static_cast<std::size_t>(n));
       if (c.offset < c.bytes.size()) break;
       queue_.pop_front();
     }
-    complete_written();
     if (queue_.empty() && shutdown_requested_) shutdown_now();
     update_watch();
   }
@@ -181,31 +177,11 @@ class DescriptorTransport final : public Transport {
     }
   }
 
-  // Runs `done` from the loop, after the call that caused it has returned.
-  void complete(WriteDone done, int error) {
-    loop_.next_tick([done = std::move(done), error] { done(error); });
-  }
-
-  void complete_written() {
-    while (!completions_.empty() && completions_.front().end <= written_) {
-      complete(std::move(completions_.front().done), 0);
-      completions_.pop_front();
-    }
-  }
-
-  void complete_all(int error) {
-    complete_written();
-    for (Completion& c : completions_)
-      complete(std::move(c.done), error);
-    completions_.clear();
-    queue_.clear();
-    written_ = accepted_;
-  }
-
   // A write failed: this one and everything queued behind it complete with the error.
   void fail_writes(int error) {
     write_error_ = error;
-    complete_all(error);
+    queue_.clear();
+    completions_.fail_all(error);
     update_watch();
   }
 
@@ -223,9 +199,7 @@ class DescriptorTransport final : public Transport {
   bool shut_down_ = false;
   int write_error_ = 0;
   std::deque<Chunk> queue_;
-  std::deque<Completion> completions_;
-  std::uint64_t accepted_ = 0;  // bytes given to write(), ever
-  std::uint64_t written_ = 0;   // of those, bytes the OS took (or that were dropped)
+  WriteCompletions completions_;
 };
 
 }  // namespace

@@ -1,0 +1,291 @@
+// What only Windows has: the command line a child really receives (CommandLineToArgvW), .bat
+// refused without a shell, cmd.exe as the shell, the environment block, Windows' error numbers,
+// signals as TerminateProcess, handles that do not leak. Run under Wine in CI, with the tests'
+// portable child (helpers/cp_child.cpp).
+#include <gtest/gtest.h>
+#include <windows.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "childproc/childproc.hpp"
+
+using namespace childproc;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Absolute with its drive: a child started with another cwd must still find it.
+const std::string kChild = std::filesystem::absolute(CP_CHILD).string();
+
+void run(Loop& loop, std::chrono::milliseconds limit = 30s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (loop.alive()) {
+    loop.run_once(100ms);
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "loop still busy after " << limit.count() << " ms";
+      return;
+    }
+  }
+}
+
+std::string unhex(const std::string& h) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = s.find('\n', start)) != std::string::npos; start = nl + 1)
+    out.push_back(s.substr(start, nl - start));
+  return out;
+}
+
+}  // namespace
+
+TEST(Win32, SpawnSyncCapturesOutputAndTheExitCode) {
+  auto r = spawn_sync(kChild, {"echo", "hello", "world"});
+  ASSERT_FALSE(r.error) << r.error->message;
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.std_out, "hello world\n");
+  auto seven = spawn_sync(kChild, {"exit", "7"});
+  EXPECT_EQ(seven.status, 7);
+}
+
+TEST(Win32, ArgumentsReachTheChildExactlyThroughItsCommandLine) {
+  // Hostile for CommandLineToArgvW: quotes, backslash runs before quotes and at the end,
+  // whitespace of every kind, cmd's metacharacters (no shell here: they are plain bytes),
+  // non-ASCII and astral characters.
+  std::vector<std::string> corpus = {
+      "",
+      " ",
+      "  ",
+      "a",
+      "two words",
+      "\t",
+      "tab\tinside",
+      "new\nline",
+      "\"",
+      "\"\"",
+      "a\"b",
+      "\"quoted\"",
+      "\\",
+      "\\\\",
+      "a\\",
+      "a\\\\",
+      "a b\\",
+      "a b\\\\",
+      "\\\"",
+      "\\\\\"",
+      "a\\\"b",
+      "a\\\\\"b",
+      "\\\\server\\share",
+      "\\\\server\\share dir\\",
+      "C:\\Program Files\\x",
+      "C:\\Program Files\\",
+      "%PATH%",
+      "%",
+      "^",
+      "a^b",
+      "&",
+      "a&b",
+      "|",
+      "<>",
+      "(x)",
+      "!x!",
+      "'single'",
+      "=",
+      "-flag=\"v a\"",
+      "ünïcødé",
+      "中文测试",
+      "emoji 😀 x",
+      "𝄞",
+      "end\\\" \\",
+  };
+  std::vector<std::string> args = {"argv"};
+  args.insert(args.end(), corpus.begin(), corpus.end());
+  auto r = spawn_sync(kChild, args, {.encoding = Encoding::kUtf8});
+  ASSERT_FALSE(r.error) << r.error->message;
+  std::vector<std::string> got;
+  for (const std::string& l : lines(r.std_out))
+    got.push_back(unhex(l));
+  ASSERT_EQ(got.size(), corpus.size()) << r.std_out;
+  for (std::size_t i = 0; i < corpus.size(); ++i)
+    EXPECT_EQ(got[i], corpus[i]) << "argument " << i;
+}
+
+TEST(Win32, AMissingProgramIsEnoentWithWindowsNumbers) {
+  auto r = spawn_sync("childproc-no-such-program", {});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "ENOENT");
+  EXPECT_EQ(r.error->errnum, -4058);  // libuv's UV_ENOENT on Windows, as Node reports it
+
+  Loop loop;
+  std::optional<Error> error;
+  auto child = spawn("childproc-no-such-program", {}, {}, loop);
+  child->on_error([&](const Error& e) { error = e; });
+  run(loop);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, "ENOENT");
+  EXPECT_EQ(error->syscall, "spawn childproc-no-such-program");
+}
+
+TEST(Win32, BatchFilesAreRefusedWithoutAShellAndRunWithOne) {
+  std::string dir = std::filesystem::temp_directory_path().string();
+  std::string bat = dir + "\\childproc test.bat";
+  {
+    std::ofstream f(bat);
+    f << "@echo off\r\necho got %1 %2\r\nexit /b 17\r\n";
+  }
+  // As Node since CVE-2024-27980: spawn throws EINVAL, spawnSync reports it.
+  auto refused = spawn_sync(bat, {"x"});
+  ASSERT_TRUE(refused.error);
+  EXPECT_EQ(refused.error->code, "EINVAL");
+  Loop loop;
+  try {
+    spawn(bat, {"x"}, {}, loop);
+    ADD_FAILURE() << "no exception";
+  } catch (const SystemError& e) {
+    EXPECT_EQ(e.error().code, "EINVAL");
+  }
+  auto r = spawn_sync("\"" + bat + "\"", {"\"a b\"", "c"}, {.shell = true});
+  ASSERT_FALSE(r.error) << r.error->message;
+  EXPECT_EQ(r.status, 17);
+  EXPECT_EQ(r.std_out, "got \"a b\" c\r\n");
+  std::filesystem::remove(bat);
+}
+
+TEST(Win32, TheShellIsCmdWithItsOwnQuoting) {
+  std::string out = exec_sync("echo hello& echo there");
+  EXPECT_EQ(out, "hello\r\nthere\r\n");
+}
+
+TEST(Win32, AGivenEnvironmentKeepsWhatWindowsNeedsAndOneEntryPerName) {
+  auto r = spawn_sync(kChild, {"env", "CP_VALUE"},
+                      {.env = Env{{"CP_VALUE", "given"}}, .encoding = Encoding::kUtf8});
+  ASSERT_FALSE(r.error) << r.error->message;
+  EXPECT_EQ(r.std_out, "given");
+  auto root = spawn_sync(kChild, {"env", "SYSTEMROOT"},
+                         {.env = Env{{"CP_VALUE", "given"}}, .encoding = Encoding::kUtf8});
+  EXPECT_NE(root.std_out, "<unset>");  // carried over from ours, as libuv does
+  // "Path" and "PATH" name one variable on Windows: the first in the map's order wins.
+  auto path = spawn_sync(
+      kChild, {"env", "PATH"},
+      {.env = Env{{"PATH", "C:\\first"}, {"Path", "C:\\second"}}, .encoding = Encoding::kUtf8});
+  EXPECT_EQ(path.std_out, "C:\\first");
+}
+
+TEST(Win32, CwdIsTheChildsWorkingDirectory) {
+  std::string dir = std::filesystem::temp_directory_path().string();
+  auto r = spawn_sync(kChild, {"cwd"}, {.cwd = dir, .encoding = Encoding::kUtf8});
+  ASSERT_FALSE(r.error) << r.error->message;
+  std::string expected = dir;
+  while (expected.size() > 3 && (expected.back() == '\\' || expected.back() == '/'))
+    expected.pop_back();
+  EXPECT_EQ(r.std_out, expected);
+}
+
+TEST(Win32, AsyncSpawnStreamsBothWaysAndReportsExitThenClose) {
+  Loop loop;
+  auto child = spawn(kChild, {"cat"}, {}, loop);
+  std::string out;
+  std::vector<std::string> events;
+  child->std_out()->on_data([&](std::string_view d) { out += d; });
+  child->on_exit([&](std::optional<int> code, std::optional<int>) {
+    events.push_back("exit " + std::to_string(code.value_or(-1)));
+  });
+  child->on_close([&](std::optional<int>, std::optional<int>) { events.push_back("close"); });
+  child->std_in()->write("ping\n");
+  child->std_in()->end("pong\n");
+  run(loop);
+  EXPECT_EQ(out, "ping\npong\n");
+  EXPECT_EQ(events, (std::vector<std::string>{"exit 0", "close"}));
+}
+
+TEST(Win32, KillTerminatesAndTheExitReportsTheSignal) {
+  Loop loop;
+  auto child = spawn(kChild, {"sleep", "60000"}, {}, loop);
+  std::optional<int> code, signal;
+  bool exited = false;
+  child->on_spawn([&] { EXPECT_TRUE(child->kill()); });
+  child->on_exit([&](std::optional<int> c, std::optional<int> s) {
+    exited = true;
+    code = c;
+    signal = s;
+  });
+  run(loop);
+  ASSERT_TRUE(exited);
+  EXPECT_FALSE(code);
+  EXPECT_EQ(signal, 15);
+  EXPECT_TRUE(child->killed());
+  EXPECT_FALSE(child->kill(0));  // gone
+}
+
+TEST(Win32, OtherSignalsAreEnosys) {
+  Loop loop;
+  auto child = spawn(kChild, {"sleep", "60000"}, {}, loop);
+  child->on_spawn([&] {
+    try {
+      child->kill(1);  // SIGHUP: not a signal Windows can send
+      ADD_FAILURE() << "no exception";
+    } catch (const SystemError& e) {
+      EXPECT_EQ(e.error().code, "ENOSYS");
+    }
+    child->kill(9);
+  });
+  run(loop);
+}
+
+TEST(Win32, AMegabyteOnStdoutAndStderrAtOnce) {
+  auto r = spawn_sync(kChild, {"write-both", "1048576"}, {.max_buffer = 4u << 20});
+  ASSERT_FALSE(r.error) << r.error->message;
+  EXPECT_EQ(r.std_out.size(), 1048576u);
+  EXPECT_EQ(r.std_err.size(), 1048576u);
+
+  Loop loop;
+  auto child = spawn(kChild, {"write-both", "1048576"}, {}, loop);
+  std::size_t out = 0, err = 0;
+  child->std_out()->on_data([&](std::string_view d) { out += d.size(); });
+  child->std_err()->on_data([&](std::string_view d) { err += d.size(); });
+  run(loop);
+  EXPECT_EQ(out, 1048576u);
+  EXPECT_EQ(err, 1048576u);
+}
+
+TEST(Win32, SpawningLeavesTheHandleCountWhereItWas) {
+  auto count = [] {
+    DWORD n = 0;
+    GetProcessHandleCount(GetCurrentProcess(), &n);
+    return n;
+  };
+  spawn_sync(kChild, {"exit", "0"});  // first-use allocations out of the way
+  DWORD before = count();
+  for (int i = 0; i < 50; ++i) {
+    auto r = spawn_sync(kChild, {"echo", "x"});
+    ASSERT_EQ(r.status, 0);
+  }
+  Loop loop;
+  for (int i = 0; i < 20; ++i)
+    spawn(kChild, {"echo", "x"}, {}, loop);
+  run(loop);
+  EXPECT_EQ(count(), before);
+}
+
+TEST(Win32, UidAndGidAreNotSupported) {
+  auto r = spawn_sync(kChild, {"exit", "0"}, {.uid = 0});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "ENOTSUP");
+  Loop loop;
+  try {
+    spawn(kChild, {"exit", "0"}, {.gid = 0}, loop);
+    ADD_FAILURE() << "no exception";
+  } catch (const SystemError& e) {
+    EXPECT_EQ(e.error().code, "ENOTSUP");
+  }
+}
