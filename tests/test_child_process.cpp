@@ -1,10 +1,10 @@
-// spawn() and ChildProcess against real processes: events, their order, errors, options.
-#include <sys/stat.h>
-#include <unistd.h>
-
+// spawn() and ChildProcess against real processes: events, their order, errors, options. On
+// every platform; the POSIX-only cases (signals, sessions, /bin/sh, setuid) are in test_posix.cpp.
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "test_util.hpp"
 
@@ -32,14 +32,6 @@ TEST(Spawn, ExitCodeIsReportedInExitAndClose) {
   EXPECT_EQ(o.close_code, 23);
 }
 
-TEST(Spawn, DeathBySignalIsASignalNotACode) {
-  Observed o = run_child(kHelper, {"signal", std::to_string(SIGUSR1)});
-  EXPECT_EQ(o.exit_code, std::nullopt);
-  EXPECT_EQ(o.exit_signal, SIGUSR1);
-  EXPECT_EQ(o.close_signal, SIGUSR1);
-  EXPECT_EQ(signal_name(*o.exit_signal), "SIGUSR1");
-}
-
 TEST(Spawn, EnoentIsAnErrorEventThenCloseWithNegativeCode) {
   Loop loop;
   Observed o;
@@ -50,28 +42,14 @@ TEST(Spawn, EnoentIsAnErrorEventThenCloseWithNegativeCode) {
   cptest::run_with_watchdog(loop);
   EXPECT_EQ(o.events, (std::vector<std::string>{"error:ENOENT", "close"}));
   ASSERT_TRUE(o.error);
-  EXPECT_EQ(o.error->errnum, -ENOENT);
+  EXPECT_EQ(o.error->errnum, cptest::kEnoentErrnum);
   EXPECT_EQ(o.error->syscall, "spawn no-such-cmd-xyz");
   EXPECT_EQ(o.error->path, "no-such-cmd-xyz");
   EXPECT_EQ(o.error->spawnargs, std::vector<std::string>{"q"});
   EXPECT_EQ(o.error->message, "spawn no-such-cmd-xyz ENOENT");
-  EXPECT_EQ(o.error->step, "execve");
-  EXPECT_EQ(o.close_code, -ENOENT);
-  EXPECT_EQ(child->exit_code(), -ENOENT);
-}
-
-TEST(Spawn, NonExecutableFileIsEacces) {
-  char path[] = "/tmp/cp-noexec-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, "#!/bin/sh\n", 10), 10);
-  close(fd);
-  chmod(path, 0644);
-  Observed o = run_child(path, {});
-  unlink(path);
-  ASSERT_TRUE(o.error);
-  EXPECT_EQ(o.error->code, "EACCES");
-  EXPECT_EQ(o.close_code, -EACCES);
+  EXPECT_EQ(o.error->step, cptest::kExecStep);
+  EXPECT_EQ(o.close_code, cptest::kEnoentErrnum);
+  EXPECT_EQ(child->exit_code(), cptest::kEnoentErrnum);
 }
 
 TEST(Spawn, MissingCwdIsEnoentNamingTheFileAndTheChdirStep) {
@@ -79,22 +57,23 @@ TEST(Spawn, MissingCwdIsEnoentNamingTheFileAndTheChdirStep) {
   ASSERT_TRUE(o.error);
   EXPECT_EQ(o.error->code, "ENOENT");
   EXPECT_EQ(o.error->path, kHelper);
-  EXPECT_EQ(o.error->step, "chdir");
+  EXPECT_EQ(o.error->step, cptest::kChdirStep);
 }
 
 TEST(Spawn, CwdIsApplied) {
-  Observed o = run_child(kHelper, {"cwd"}, {.cwd = "/usr"});
-  EXPECT_EQ(o.out, "/usr");
+  std::string dir = cptest::temp_directory();
+  Observed o = run_child(kHelper, {"cwd"}, {.cwd = dir});
+  EXPECT_EQ(o.out, dir);
 }
 
 TEST(Spawn, EnvIsInheritedByDefault) {
-  setenv("CP_TEST_INHERITED", "from-parent", 1);
+  cptest::set_env("CP_TEST_INHERITED", "from-parent");
   Observed o = run_child(kHelper, {"env", "CP_TEST_INHERITED"});
   EXPECT_EQ(o.out, "from-parent");
 }
 
 TEST(Spawn, EnvReplacesTheEnvironment) {
-  setenv("CP_TEST_INHERITED", "from-parent", 1);
+  cptest::set_env("CP_TEST_INHERITED", "from-parent");
   Observed a = run_child(kHelper, {"env", "CP_TEST_INHERITED"}, {.env = Env{{"ONLY", "this"}}});
   EXPECT_EQ(a.out, "<unset>");
   Observed b = run_child(kHelper, {"env", "ONLY"}, {.env = Env{{"ONLY", "this"}}});
@@ -102,9 +81,11 @@ TEST(Spawn, EnvReplacesTheEnvironment) {
 }
 
 TEST(Spawn, PathSearchUsesTheChildEnvironmentsPath) {
-  std::string dir = kHelper.substr(0, kHelper.rfind('/'));
-  std::string name = kHelper.substr(kHelper.rfind('/') + 1);
-  Observed o = run_child(name, {"exit", "4"}, {.env = Env{{"PATH", "/nonexistent:" + dir}}});
+  std::filesystem::path helper(kHelper);
+  std::string dir = helper.parent_path().string();
+  std::string name = helper.filename().string();
+  Observed o = run_child(name, {"exit", "4"},
+                         {.env = Env{{"PATH", "/nonexistent" + cptest::kPathListSeparator + dir}}});
   EXPECT_EQ(o.exit_code, 4);
 }
 
@@ -119,31 +100,12 @@ TEST(Spawn, Argv0ReplacesArgvZero) {
   EXPECT_EQ(child->spawnfile(), kHelper);
 }
 
-TEST(Spawn, ShellRunsTheJoinedCommandThroughBinSh) {
-  Loop loop;
-  Observed o;
-  auto child = spawn(
-      "echo bar | tr a-z A-Z;", {"echo", "$CP_SHELL_VAR"},
-      {.env = Env{{"CP_SHELL_VAR", "expanded"}, {"PATH", "/usr/bin:/bin"}}, .shell = true}, loop);
-  cptest::observe(child, o);
-  cptest::run_with_watchdog(loop);
-  EXPECT_EQ(o.out, "BAR\nexpanded\n");
-  EXPECT_EQ(child->spawnfile(), "/bin/sh");
-  EXPECT_EQ(child->spawnargs().back(), "echo bar | tr a-z A-Z; echo $CP_SHELL_VAR");
-}
-
-TEST(Spawn, ShellMissingCommandExits127WithoutError) {
-  Observed o = run_child("no-such-cmd-xyz", {}, {.shell = true});
-  EXPECT_EQ(o.exit_code, 127);
-  EXPECT_FALSE(o.error);
-}
-
 TEST(Spawn, TimeoutKillsWithKillSignal) {
   Observed a = run_child(kHelper, {"sleep", "10000"}, {.timeout = std::chrono::milliseconds(100)});
   EXPECT_EQ(a.exit_signal, SIGTERM);
   Observed b = run_child(kHelper, {"sleep", "10000"},
                          {.timeout = std::chrono::milliseconds(100), .kill_signal = "SIGKILL"});
-  EXPECT_EQ(b.exit_signal, SIGKILL);
+  EXPECT_EQ(b.exit_signal, signal_number("SIGKILL"));
 }
 
 TEST(Spawn, CancellationKillsAndEmitsAbortError) {
@@ -160,23 +122,6 @@ TEST(Spawn, CancellationKillsAndEmitsAbortError) {
   EXPECT_TRUE(child->killed());
 }
 
-TEST(Spawn, CancellationFromAnotherThread) {
-  Loop loop;
-  Observed o;
-  AbortController controller;
-  auto child = spawn(kHelper, {"ignore-term", "10000"},
-                     {.kill_signal = SIGKILL, .cancellation = controller.signal()}, loop);
-  cptest::observe(child, o);
-  std::thread aborter;
-  child->std_out()->on_data(
-      [&](std::string_view) { aborter = std::thread([&] { controller.abort(); }); });
-  cptest::run_with_watchdog(loop);
-  aborter.join();
-  EXPECT_EQ(o.exit_signal, SIGKILL);
-  ASSERT_TRUE(o.error);
-  EXPECT_EQ(o.error->code, "ABORT_ERR");
-}
-
 TEST(Spawn, AlreadyAbortedSignalKillsOnTheNextTick) {
   AbortController controller;
   controller.abort();
@@ -184,22 +129,6 @@ TEST(Spawn, AlreadyAbortedSignalKillsOnTheNextTick) {
   EXPECT_EQ(o.exit_signal, SIGTERM);
   ASSERT_TRUE(o.error);
   EXPECT_EQ(o.error->code, "ABORT_ERR");
-}
-
-TEST(Spawn, DetachedChildRunsInItsOwnSession) {
-  Observed o = run_child(kHelper, {"sid"}, {.detached = true});
-  int pid = 0, sid = 0, pgid = 0;
-  ASSERT_EQ(std::sscanf(o.out.c_str(), "%d %d %d", &pid, &sid, &pgid), 3);
-  EXPECT_EQ(pid, sid);
-  EXPECT_EQ(pid, pgid);
-  EXPECT_NE(sid, getsid(0));
-}
-
-TEST(Spawn, NotDetachedChildSharesOurSession) {
-  Observed o = run_child(kHelper, {"sid"});
-  int pid = 0, sid = 0, pgid = 0;
-  ASSERT_EQ(std::sscanf(o.out.c_str(), "%d %d %d", &pid, &sid, &pgid), 3);
-  EXPECT_EQ(sid, getsid(0));
 }
 
 TEST(Spawn, ExitComesBeforeCloseEvenWhenOutputIsPending) {
@@ -245,9 +174,9 @@ TEST(Spawn, UnrefLetsTheLoopEndWhileTheChildRuns) {
   loop.run();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
   child->ref();
-  child->kill(SIGKILL);
+  child->kill("SIGKILL");
   loop.run();
-  EXPECT_EQ(child->signal_code(), SIGKILL);
+  EXPECT_EQ(child->signal_code(), signal_number("SIGKILL"));
 }
 
 TEST(Spawn, BackpressureOnASlowReader) {
@@ -318,22 +247,9 @@ TEST(Spawn, PauseStopsReadingAndResumeContinues) {
   EXPECT_EQ(got, 1048576u);
 }
 
-TEST(Spawn, CloseTimeoutAfterExitStopsWaitingForAGrandchild) {
-  Loop loop;
-  Observed o;
-  auto child = spawn(kHelper, {"grandchild-holds-stdout", "5000"},
-                     {.close_timeout_after_exit = std::chrono::milliseconds(100)}, loop);
-  cptest::observe(child, o);
-  auto start = std::chrono::steady_clock::now();
-  cptest::run_with_watchdog(loop);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
-  EXPECT_EQ(o.out, "child-done\n");
-  EXPECT_EQ(o.events, (std::vector<std::string>{"spawn", "exit", "close"}));
-}
-
 TEST(Spawn, BadArgumentsThrowBeforeAnyProcessExists) {
   default_loop();  // the calls below use it; its own descriptors are not what we count
-  auto before = cptest::open_fds();
+  auto before = cptest::open_handles();
   auto expect_code = [](auto&& fn, const std::string& code) {
     try {
       fn();
@@ -361,28 +277,8 @@ TEST(Spawn, BadArgumentsThrowBeforeAnyProcessExists) {
   expect_code([] { spawn(kHelper, {}, {.kill_signal = "SIGNOPE"}); }, "ERR_UNKNOWN_SIGNAL");
   expect_code([] { spawn(kHelper, {}, {.timeout = std::chrono::milliseconds(-1)}); },
               "ERR_OUT_OF_RANGE");
-  EXPECT_EQ(cptest::open_fds(), before);
+  EXPECT_EQ(cptest::open_handles(), before);
   EXPECT_FALSE(default_loop().alive());
-}
-
-TEST(Spawn, ErrorsNodeThrowsAreThrownWithTheirCode) {
-  // ENOTDIR is not among Node's asynchronous spawn errors: it is thrown.
-  try {
-    spawn("/etc/passwd/x");
-    ADD_FAILURE() << "expected SystemError";
-  } catch (const SystemError& e) {
-    EXPECT_EQ(e.error().code, "ENOTDIR");
-  }
-}
-
-TEST(Spawn, SetuidAsNonRootFailsWithEperm) {
-  if (geteuid() == 0) {
-    // As root, switching to nobody must work and the child runs as that user.
-    Observed o = run_child("/usr/bin/id", {"-u"}, {.uid = 65534, .gid = 65534});
-    EXPECT_EQ(o.out, "65534\n");
-    return;
-  }
-  EXPECT_THROW(spawn(kHelper, {"exit", "0"}, {.uid = 0}), SystemError);
 }
 
 }  // namespace
@@ -403,7 +299,7 @@ TEST(Spawn, QueuedWritesToAClosedStdinAllGetEpipeThenError) {
     });
   child->std_in()->on_error([&](const Error& e) {
     seen.push_back("error: " + e.code + " " + e.syscall);
-    child->kill(SIGKILL);
+    child->kill("SIGKILL");
   });
   cptest::run_with_watchdog(loop);
   EXPECT_EQ(seen,

@@ -1,4 +1,5 @@
-// spawn_sync() against real processes.
+// spawn_sync() against real processes, on every platform (the POSIX-only cases are in
+// test_posix.cpp).
 #include <csignal>
 
 #include "test_util.hpp"
@@ -22,17 +23,11 @@ TEST(SpawnSync, ExitCodeAndOutput) {
   EXPECT_EQ(spawn_sync(kHelper, {"exit", "7"}).status, 7);
 }
 
-TEST(SpawnSync, DeathBySignalIsASignalNotAStatus) {
-  auto r = spawn_sync(kHelper, {"signal", std::to_string(SIGSEGV)});
-  EXPECT_EQ(r.status, std::nullopt);
-  EXPECT_EQ(r.signal, SIGSEGV);
-}
-
 TEST(SpawnSync, EnoentIsResultError) {
   auto r = spawn_sync("no-such-cmd-xyz", {"a", "b"});
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->code, "ENOENT");
-  EXPECT_EQ(r.error->errnum, -ENOENT);
+  EXPECT_EQ(r.error->errnum, cptest::kEnoentErrnum);
   EXPECT_EQ(r.error->syscall, "spawnSync no-such-cmd-xyz");
   EXPECT_EQ(r.error->path, "no-such-cmd-xyz");
   EXPECT_EQ(r.error->spawnargs, (std::vector<std::string>{"a", "b"}));
@@ -80,13 +75,6 @@ TEST(SpawnSync, TimeoutKillsWithEtimedout) {
   EXPECT_EQ(r.signal, SIGTERM);
 }
 
-TEST(SpawnSync, TimeoutUsesKillSignal) {
-  auto r = spawn_sync(kHelper, {"ignore-term", "10000"},
-                      {.timeout = std::chrono::milliseconds(200), .kill_signal = "SIGKILL"});
-  EXPECT_EQ(r.signal, SIGKILL);
-  EXPECT_EQ(r.error->code, "ETIMEDOUT");
-}
-
 TEST(SpawnSync, MaxBufferExceededKillsWithEnobufsAndKeepsWhatWasRead) {
   auto r = spawn_sync(kHelper, {"write", "100000000"}, {.max_buffer = 10});
   ASSERT_TRUE(r.error);
@@ -109,19 +97,8 @@ TEST(SpawnSync, ExactlyMaxBufferIsAccepted) {
   EXPECT_EQ(r.std_out.size(), 1048576u);
 }
 
-TEST(SpawnSync, AGrandchildHoldingStdoutDoesNotHangPastTheBound) {
-  auto start = std::chrono::steady_clock::now();
-  auto r = spawn_sync(kHelper, {"grandchild-holds-stdout", "5000"},
-                      {.close_timeout_after_exit = std::chrono::milliseconds(200)});
-  auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_EQ(r.status, 0);
-  EXPECT_EQ(r.std_out, "child-done\n");
-  EXPECT_GE(took, std::chrono::milliseconds(200));
-  EXPECT_LT(took, std::chrono::milliseconds(3000));
-}
-
 TEST(SpawnSync, IpcIsRejectedBeforeAnyProcessExists) {
-  auto before = cptest::open_fds();
+  auto before = cptest::open_handles();
   try {
     spawn_sync(kHelper, {}, {.stdio = {"pipe", "pipe", "pipe", "ipc"}});
     ADD_FAILURE() << "expected ERR_IPC_SYNC_FORK";
@@ -131,7 +108,7 @@ TEST(SpawnSync, IpcIsRejectedBeforeAnyProcessExists) {
   EXPECT_THROW(spawn_sync(""), InvalidArgumentError);
   EXPECT_THROW(spawn_sync(kHelper, std::vector<std::string>{std::string("a\0b", 3)}),
                InvalidArgumentError);
-  EXPECT_EQ(cptest::open_fds(), before);
+  EXPECT_EQ(cptest::open_handles(), before);
 }
 
 TEST(SpawnSync, InheritedStdioProducesNoOutputSlots) {
@@ -142,19 +119,18 @@ TEST(SpawnSync, InheritedStdioProducesNoOutputSlots) {
   EXPECT_EQ(r.output[2], std::nullopt);
 }
 
-TEST(SpawnSync, ShellPipeline) {
-  auto r = spawn_sync("echo a | tr a b", {}, {.shell = true});
-  EXPECT_EQ(r.std_out, "b\n");
-}
-
 }  // namespace
 
 TEST(SpawnSync, EncodingUtf8GivesTextAndTheDefaultKeepsTheBytes) {
-  const std::string bytes = "ok \xFF\xC3";  // an invalid byte, then a cut sequence
-  SpawnSyncResult raw = spawn_sync(kHelper, {"print", "1", bytes});
+  // An invalid byte, then a cut sequence: written by the child (an argument could not carry
+  // them on Windows, where the command line is UTF-16).
+  const std::string bytes = "ok \xFF\xC3";
+  const std::string hex = "6f6b20ffc3";
+  SpawnSyncResult raw = spawn_sync(kHelper, {"print-hex", "1", hex});
   EXPECT_EQ(raw.std_out, bytes);
   EXPECT_EQ(raw.output[1], bytes);
-  SpawnSyncResult text = spawn_sync(kHelper, {"print", "2", bytes}, {.encoding = Encoding::kUtf8});
+  SpawnSyncResult text =
+      spawn_sync(kHelper, {"print-hex", "2", hex}, {.encoding = Encoding::kUtf8});
   EXPECT_EQ(text.std_err, "ok \xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(text.output[2], text.std_err);
 }

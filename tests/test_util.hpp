@@ -1,12 +1,20 @@
-// Shared helpers for the test suites: the helper binary's path, descriptor and zombie counts
-// read from /proc, and a loop runner with a watchdog so a hang fails instead of blocking CI.
+// Shared helpers for the test suites: the helper binary's path, the handles this process has
+// open (descriptors read from /proc; a count on Windows), zombie counts (POSIX), and a loop
+// runner with a watchdog so a hang fails instead of blocking CI.
 #pragma once
 
-#include <dirent.h>
 #include <gtest/gtest.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dirent.h>
 #include <unistd.h>
+#endif
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -17,20 +25,53 @@
 
 namespace cptest {
 
+#ifdef _WIN32
+// With its drive: a child started in another cwd must still find it.
+inline const std::string kHelper = std::filesystem::absolute(CP_HELPER).string();
+// Node's err.errno for ENOENT: libuv's number on Windows.
+inline constexpr int kEnoentErrnum = -4058;
+// The step (Error::step) that fails when the program or the cwd is missing.
+inline const std::string kExecStep = "CreateProcessW";
+inline const std::string kChdirStep = "CreateProcessW";
+inline const std::string kPathListSeparator = ";";
+#else
 inline const std::string kHelper = CP_HELPER;
+inline constexpr int kEnoentErrnum = -ENOENT;
+inline const std::string kExecStep = "execve";
+inline const std::string kChdirStep = "chdir";
+inline const std::string kPathListSeparator = ":";
+#endif
+
+// Sets a variable of this process's environment (which children inherit).
+inline void set_env(const char* name, const char* value) {
+#ifdef _WIN32
+  _putenv_s(name, value);
+#else
+  setenv(name, value, 1);
+#endif
+}
+
+// The temporary directory, spelled as a child's current directory prints (no trailing slash).
+inline std::string temp_directory() {
+  std::string dir = std::filesystem::temp_directory_path().string();
+  while (dir.size() > 3 && (dir.back() == '/' || dir.back() == '\\'))
+    dir.pop_back();
+  return dir;
+}
 
 // The backend under test. A test that only makes sense on one backend lives in the test suite
 // named after it (LinuxBackend, PortableBackend) and skips on the other with this reason.
-#ifdef CP_BACKEND_portable
-inline constexpr bool kLinuxBackend = false;
-#else
+#ifdef CP_BACKEND_linux
 inline constexpr bool kLinuxBackend = true;
+#else
+inline constexpr bool kLinuxBackend = false;
 #endif
 #define CP_ONLY_ON_LINUX_BACKEND() \
   if (!cptest::kLinuxBackend) GTEST_SKIP() << "about the linux backend (pidfd, epoll, prctl)"
 #define CP_ONLY_ON_PORTABLE_BACKEND() \
   if (cptest::kLinuxBackend) GTEST_SKIP() << "about the portable backend (poll, SIGCHLD)"
 
+#ifndef _WIN32
 // Descriptors open in this process right now.
 inline std::set<int> open_fds() {
   std::set<int> fds;
@@ -63,6 +104,21 @@ inline int zombie_children() {
   }
   closedir(d);
   return zombies;
+}
+
+#endif
+
+// What this process has open, to compare before and after: its descriptors on POSIX; on
+// Windows, which cannot list them cheaply, the handle count.
+inline std::vector<long> open_handles() {
+#ifdef _WIN32
+  DWORD count = 0;
+  GetProcessHandleCount(GetCurrentProcess(), &count);
+  return {static_cast<long>(count)};
+#else
+  std::set<int> fds = open_fds();
+  return std::vector<long>(fds.begin(), fds.end());
+#endif
 }
 
 // Runs the loop until it has nothing left; fails the test (and stops) after `limit`.

@@ -1,17 +1,30 @@
-// The child process the tests spawn. It does not use the library: it is the "other side", a
-// plain program whose behaviour each sub-command pins down.
+// The child process the tests spawn, on every platform. It does not use the library: it is the
+// "other side", a plain program whose behaviour each sub-command pins down. Most commands are
+// standard C++ over the C runtime's fds (0, 1, 2 and the extra ones a parent hands over: on
+// Windows through STARTUPINFO's lpReserved2); the ones that need POSIX (signals, fork,
+// SCM_RIGHTS, /proc) exist only there, and the tests that use them live in POSIX-only files.
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#include <windows.h>
+// after windows.h
+#include <shellapi.h>
+#else
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -20,9 +33,33 @@
 
 namespace {
 
+#ifdef _WIN32
+using IoSize = long long;
+IoSize read_fd(int fd, char* buf, std::size_t size) {
+  return _read(fd, buf, static_cast<unsigned>(size));
+}
+IoSize write_fd(int fd, const char* buf, std::size_t size) {
+  return _write(fd, buf, static_cast<unsigned>(size));
+}
+int close_fd(int fd) {
+  return _close(fd);
+}
+#else
+using IoSize = ssize_t;
+IoSize read_fd(int fd, char* buf, std::size_t size) {
+  return ::read(fd, buf, size);
+}
+IoSize write_fd(int fd, const char* buf, std::size_t size) {
+  return ::write(fd, buf, size);
+}
+int close_fd(int fd) {
+  return ::close(fd);
+}
+#endif
+
 void write_all(int fd, const char* data, std::size_t size) {
   while (size > 0) {
-    ssize_t n = write(fd, data, size);
+    IoSize n = write_fd(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       std::exit(3);
@@ -36,6 +73,66 @@ void say(const std::string& s) {
   write_all(1, s.data(), s.size());
 }
 
+std::string hex(const std::string& s) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+#ifdef _WIN32
+// UTF-16 to UTF-8, an unpaired surrogate kept as its WTF-8 form (what the library sends).
+std::string utf8(const wchar_t* w) {
+  std::string out;
+  for (; *w; ++w) {
+    unsigned cp = static_cast<unsigned short>(*w);
+    unsigned next = static_cast<unsigned short>(w[1]);
+    if (cp >= 0xD800 && cp < 0xDC00 && next >= 0xDC00 && next < 0xE000) {
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (next - 0xDC00);
+      ++w;
+    }
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  return out;
+}
+#endif
+
+// The arguments as the OS handed them over: on Windows, CommandLineToArgvW of the raw command
+// line (what a quoting bug would show), elsewhere argv itself.
+std::vector<std::string> arguments(int argc, char** argv) {
+#ifdef _WIN32
+  (void)argc;
+  (void)argv;
+  int n = 0;
+  wchar_t** wide = CommandLineToArgvW(GetCommandLineW(), &n);
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(utf8(wide[i]));
+  LocalFree(wide);
+  return out;
+#else
+  return std::vector<std::string>(argv, argv + argc);
+#endif
+}
+
+#ifndef _WIN32
 std::string status_line(const char* key) {
   std::ifstream in("/proc/self/status");
   std::string line;
@@ -44,97 +141,12 @@ std::string status_line(const char* key) {
   return {};
 }
 
-int run(const std::vector<std::string>& a) {
+int run_posix_only(const std::vector<std::string>& a) {
   const std::string& cmd = a.at(0);
-  if (cmd == "exit") return std::atoi(a.at(1).c_str());
   if (cmd == "signal") {
     signal(std::atoi(a.at(1).c_str()), SIG_DFL);
     raise(std::atoi(a.at(1).c_str()));
     return 99;
-  }
-  if (cmd == "argv") {  // the whole argv, one per line, argv[0] first
-    return -1;          // handled in main, which has argv[0]
-  }
-  if (cmd == "env") {
-    const char* v = getenv(a.at(1).c_str());
-    say(v ? std::string(v) : std::string("<unset>"));
-    return 0;
-  }
-  if (cmd == "cwd") {
-    char buf[4096];
-    say(getcwd(buf, sizeof buf) ? buf : "?");
-    return 0;
-  }
-  if (cmd == "cat") {
-    char buf[65536];
-    for (;;) {
-      ssize_t n = read(0, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      write_all(1, buf, static_cast<std::size_t>(n));
-    }
-    return 0;
-  }
-  if (cmd == "count-stdin") {
-    char buf[65536];
-    std::size_t total = 0;
-    unsigned long sum = 0;
-    for (;;) {
-      ssize_t n = read(0, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      total += static_cast<std::size_t>(n);
-      for (ssize_t i = 0; i < n; ++i)
-        sum += static_cast<unsigned char>(buf[i]);
-    }
-    say(std::to_string(total) + " " + std::to_string(sum));
-    return 0;
-  }
-  if (cmd == "write") {  // write N bytes of 'o' to fd (default 1)
-    std::size_t n = std::strtoull(a.at(1).c_str(), nullptr, 10);
-    int fd = a.size() > 2 ? std::atoi(a[2].c_str()) : 1;
-    std::string chunk(65536, 'o');
-    while (n > 0) {
-      std::size_t k = std::min(n, chunk.size());
-      write_all(fd, chunk.data(), k);
-      n -= k;
-    }
-    return 0;
-  }
-  if (cmd == "write-both") {  // alternate 16 KiB to stdout and stderr: needs both drained
-    std::size_t n = std::strtoull(a.at(1).c_str(), nullptr, 10);
-    std::string out(16384, 'o'), err(16384, 'e');
-    std::size_t left_out = n, left_err = n;
-    while (left_out > 0 || left_err > 0) {
-      std::size_t k = std::min(left_out, out.size());
-      write_all(1, out.data(), k);
-      left_out -= k;
-      k = std::min(left_err, err.size());
-      write_all(2, err.data(), k);
-      left_err -= k;
-    }
-    return 0;
-  }
-  if (cmd == "print") {  // print TEXT to fd
-    int fd = std::atoi(a.at(1).c_str());
-    write_all(fd, a.at(2).data(), a.at(2).size());
-    return 0;
-  }
-  if (cmd == "print-split") {  // print TEXT to stdout in two writes: bytes [0, AT), then the rest
-    std::size_t at = std::strtoull(a.at(2).c_str(), nullptr, 10);
-    write_all(1, a.at(1).data(), at);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the parent read a chunk
-    write_all(1, a.at(1).data() + at, a.at(1).size() - at);
-    return 0;
-  }
-  if (cmd == "close-stdin") {  // reads one byte, closes stdin, says "closed", lives MS ms more
-    char c;
-    while (read(0, &c, 1) < 0 && errno == EINTR) {
-    }
-    close(0);
-    say("closed\n");
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(1).c_str())));
-    return 0;
   }
   if (cmd == "handle-flood") {  // N NODE_HANDLE messages with no descriptor to FD, never reading
     int fd = std::atoi(a.at(1).c_str());
@@ -157,19 +169,6 @@ int run(const std::vector<std::string>& a) {
       }
     }
     say("sent all " + std::to_string(sent) + "\n");
-    return 0;
-  }
-  if (cmd == "flood") {  // TEXT written N times to FD, in large writes
-    int fd = std::atoi(a.at(1).c_str());
-    long n = std::atol(a.at(2).c_str());
-    std::string batch;
-    long per = std::max<long>(1, 65536 / static_cast<long>(a.at(3).size() + 1));
-    for (long i = 0; i < per; ++i)
-      batch += a.at(3);
-    for (long done = 0; done < n; done += per) {
-      long k = std::min(per, n - done);
-      write_all(fd, batch.data(), static_cast<std::size_t>(k) * a.at(3).size());
-    }
     return 0;
   }
   if (cmd == "fd-flood") {  // N messages "1\n" to FD, each carrying a descriptor (SCM_RIGHTS)
@@ -222,10 +221,6 @@ int run(const std::vector<std::string>& a) {
     say(out);
     return 0;
   }
-  if (cmd == "sleep") {
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(1).c_str())));
-    return 0;
-  }
   if (cmd == "ignore-term") {  // says "ready" once SIGTERM and SIGINT are ignored, then sleeps
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
@@ -252,12 +247,116 @@ int run(const std::vector<std::string>& a) {
     say("child-done\n");
     return 0;
   }
+  return -1;
+}
+#endif
+
+int run(const std::vector<std::string>& a) {
+  const std::string& cmd = a.at(0);
+  if (cmd == "exit") return std::atoi(a.at(1).c_str());
+  if (cmd == "env") {
+    const char* v = getenv(a.at(1).c_str());
+    say(v ? std::string(v) : std::string("<unset>"));
+    return 0;
+  }
+  if (cmd == "cwd") {
+    say(std::filesystem::current_path().string());
+    return 0;
+  }
+  if (cmd == "cat") {
+    char buf[65536];
+    for (;;) {
+      IoSize n = read_fd(0, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      write_all(1, buf, static_cast<std::size_t>(n));
+    }
+    return 0;
+  }
+  if (cmd == "count-stdin") {
+    char buf[65536];
+    std::size_t total = 0;
+    unsigned long sum = 0;
+    for (;;) {
+      IoSize n = read_fd(0, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      total += static_cast<std::size_t>(n);
+      for (IoSize i = 0; i < n; ++i)
+        sum += static_cast<unsigned char>(buf[i]);
+    }
+    say(std::to_string(total) + " " + std::to_string(sum));
+    return 0;
+  }
+  if (cmd == "write") {  // write N bytes of 'o' to fd (default 1)
+    std::size_t n = std::strtoull(a.at(1).c_str(), nullptr, 10);
+    int fd = a.size() > 2 ? std::atoi(a[2].c_str()) : 1;
+    std::string chunk(65536, 'o');
+    while (n > 0) {
+      std::size_t k = std::min(n, chunk.size());
+      write_all(fd, chunk.data(), k);
+      n -= k;
+    }
+    return 0;
+  }
+  if (cmd == "write-both") {  // alternate 16 KiB to stdout and stderr: needs both drained
+    std::size_t n = std::strtoull(a.at(1).c_str(), nullptr, 10);
+    std::string out(16384, 'o'), err(16384, 'e');
+    std::size_t left_out = n, left_err = n;
+    while (left_out > 0 || left_err > 0) {
+      std::size_t k = std::min(left_out, out.size());
+      write_all(1, out.data(), k);
+      left_out -= k;
+      k = std::min(left_err, err.size());
+      write_all(2, err.data(), k);
+      left_err -= k;
+    }
+    return 0;
+  }
+  if (cmd == "print") {  // print TEXT to fd
+    int fd = std::atoi(a.at(1).c_str());
+    write_all(fd, a.at(2).data(), a.at(2).size());
+    return 0;
+  }
+  if (cmd == "print-split") {  // print TEXT to stdout in two writes: bytes [0, AT), then the rest
+    std::size_t at = std::strtoull(a.at(2).c_str(), nullptr, 10);
+    write_all(1, a.at(1).data(), at);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the parent read a chunk
+    write_all(1, a.at(1).data() + at, a.at(1).size() - at);
+    return 0;
+  }
+  if (cmd == "close-stdin") {  // reads one byte, closes stdin, says "closed", lives MS ms more
+    char c;
+    while (read_fd(0, &c, 1) < 0 && errno == EINTR) {
+    }
+    close_fd(0);
+    say("closed\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(1).c_str())));
+    return 0;
+  }
+  if (cmd == "flood") {  // TEXT written N times to FD, in large writes
+    int fd = std::atoi(a.at(1).c_str());
+    long n = std::atol(a.at(2).c_str());
+    std::string batch;
+    long per = std::max<long>(1, 65536 / static_cast<long>(a.at(3).size() + 1));
+    for (long i = 0; i < per; ++i)
+      batch += a.at(3);
+    for (long done = 0; done < n; done += per) {
+      long k = std::min(per, n - done);
+      write_all(fd, batch.data(), static_cast<std::size_t>(k) * a.at(3).size());
+    }
+    return 0;
+  }
+  if (cmd == "sleep") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(1).c_str())));
+    return 0;
+  }
   if (cmd == "slow-reader") {  // reads stdin in 4 KiB bites with a pause, reports the total
     int pause_ms = std::atoi(a.at(1).c_str());
     char buf[4096];
     std::size_t total = 0;
     for (;;) {
-      ssize_t n = read(0, buf, sizeof buf);
+      IoSize n = read_fd(0, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       total += static_cast<std::size_t>(n);
@@ -266,6 +365,24 @@ int run(const std::vector<std::string>& a) {
     say(std::to_string(total));
     return 0;
   }
+  if (cmd == "print-hex") {  // the bytes HEX stands for, to FD (any bytes, whatever argv can carry)
+    std::string bytes;
+    const std::string& h = a.at(2);
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+      bytes.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+    write_all(std::atoi(a.at(1).c_str()), bytes.data(), bytes.size());
+    return 0;
+  }
+  if (cmd == "echo") {  // the arguments joined with spaces, and a newline
+    std::string line;
+    for (std::size_t i = 1; i < a.size(); ++i)
+      line += (i > 1 ? " " : "") + a[i];
+    say(line + "\n");
+    return 0;
+  }
+#ifndef _WIN32
+  if (int rc = run_posix_only(a); rc != -1) return rc;
+#endif
   std::cerr << "cp_helper: unknown command " << cmd << "\n";
   return 2;
 }
@@ -273,17 +390,29 @@ int run(const std::vector<std::string>& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
+#ifdef _WIN32
+  // Bytes as they are: no "\n" -> "\r\n" on the way out.
+  for (int fd : {0, 1, 2})
+    _setmode(fd, _O_BINARY);
+#endif
+  std::vector<std::string> args = arguments(argc, argv);
+  if (args.size() < 2) {
     std::cerr << "usage: cp_helper <command> [args]\n";
     return 2;
   }
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args[0] == "argv") {
+  if (args[1] == "argv") {  // the whole argv, one per line, argv[0] first
     std::string out;
-    for (int i = 0; i < argc; ++i)
-      out += std::string(argv[i]) + "\n";
+    for (const std::string& arg : args)
+      out += arg + "\n";
     say(out);
     return 0;
   }
-  return run(args);
+  if (args[1] == "argv-hex") {  // the arguments after it, hex-encoded, one per line
+    std::string out;
+    for (std::size_t i = 2; i < args.size(); ++i)
+      out += hex(args[i]) + "\n";
+    say(out);
+    return 0;
+  }
+  return run(std::vector<std::string>(args.begin() + 1, args.end()));
 }
