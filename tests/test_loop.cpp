@@ -1,5 +1,4 @@
 // The Loop on its own: timers, next-tick, cross-thread post, stop, embedding.
-#include <poll.h>
 
 #include <thread>
 
@@ -68,24 +67,8 @@ TEST(Loop, PostFromAnotherThreadWakesTheLoop) {
   loop.clear_timeout(guard);
 }
 
-TEST(LinuxBackend, LoopBackendFdBecomesReadableWhenWorkArrives) {
-  CP_ONLY_ON_LINUX_BACKEND();
-  Loop loop;
-  loop.post([] {});
-  pollfd p{loop.backend_fd(), POLLIN, 0};
-  EXPECT_EQ(poll(&p, 1, 5000), 1);
-  EXPECT_TRUE(loop.run_once(0ms) || true);
-  EXPECT_FALSE(loop.alive());
-}
-
 // poll() keeps no kernel object to hand out: the portable loop says so rather than giving a
 // descriptor that would never become readable.
-TEST(PortableBackend, LoopHasNoBackendFd) {
-  CP_ONLY_ON_PORTABLE_BACKEND();
-  Loop loop;
-  EXPECT_EQ(loop.backend_fd(), -1);
-}
-
 TEST(Loop, BackendTimeoutTracksTheNearestTimer) {
   Loop loop;
   EXPECT_EQ(loop.backend_timeout(), std::nullopt);

@@ -1,5 +1,7 @@
 // What only POSIX systems have, on both POSIX backends: death by a signal, signals a child can
 // ignore, fork()ed grandchildren, /bin/sh.
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,4 +164,123 @@ TEST(PosixSpawn, SetuidAsNonRootFailsWithEperm) {
     return;
   }
   EXPECT_THROW(spawn(kHelper, {"exit", "0"}, {.uid = 0}), SystemError);
+}
+
+namespace {
+
+// What the child really has on its descriptors, seen from inside (it lists /proc/self/fd).
+std::string child_fds(const StdioOption& stdio) {
+  auto r = spawn_sync(kHelper, {"list-fds"}, {.stdio = stdio});
+  EXPECT_FALSE(r.error);
+  return r.std_out;
+}
+
+TEST(PosixStdioChild, SeesOnlyZeroToTwoByDefault) {
+  EXPECT_EQ(child_fds("pipe"), "0 1 2");
+}
+
+TEST(PosixStdioChild, SeesNothingElseEvenWhenWeHoldInheritableDescriptors) {
+  // A descriptor of the host application without close-on-exec must not leak into the child.
+  int leaky = open("/dev/null", O_RDONLY);  // deliberately no O_CLOEXEC
+  ASSERT_GE(leaky, 3);
+  std::string seen = child_fds("pipe");
+  close(leaky);
+  EXPECT_EQ(seen, "0 1 2");
+}
+
+TEST(PosixStdioChild, IgnoredStdioIsDevNullNeverClosed) {
+  auto r = spawn_sync("/bin/sh", {"-c", "readlink /proc/self/fd/0 >&2; echo out"},
+                      {.stdio = {"ignore", "ignore", "pipe"}});
+  EXPECT_EQ(r.std_err, "/dev/null\n");
+  EXPECT_EQ(r.output[1], std::nullopt);
+  // An ignored fd >= 3 is simply not there.
+  EXPECT_EQ(child_fds({"pipe", "pipe", "pipe", "ignore"}), "0 1 2");
+}
+
+TEST(PosixStdioChild, AnExtraPipeIsTheChildsFd3AndNothingMore) {
+  EXPECT_EQ(child_fds({"pipe", "pipe", "pipe", "pipe"}), "0 1 2 3");
+}
+
+TEST(PosixStdioChild, InheritPassesOurDescriptorsThrough) {
+  // Our stdout becomes a pipe we read, then a child with "inherit" writes into it.
+  int saved = dup(1);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  dup2(p[1], 1);
+  close(p[1]);
+  auto r = spawn_sync(kHelper, {"print", "1", "inherited"}, {.stdio = "inherit"});
+  dup2(saved, 1);
+  close(saved);
+  char buf[64] = {};
+  ssize_t n = read(p[0], buf, sizeof buf);
+  close(p[0]);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "inherited");
+}
+
+TEST(PosixStdioChild, FdEntryPassesAGivenDescriptor) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  auto r = spawn_sync(kHelper, {"print", "1", "to fd"}, {.stdio = {"pipe", p[1], "pipe"}});
+  close(p[1]);
+  char buf[64] = {};
+  ssize_t n = read(p[0], buf, sizeof buf);
+  close(p[0]);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "to fd");
+}
+
+TEST(PosixStdioChild, StdoutAndStderrSwapped) {
+  // Our fd 1 and fd 2 are two pipes; the child gets them crossed: its 1 is our 2, its 2 our 1.
+  int out_pipe[2], err_pipe[2];
+  ASSERT_EQ(pipe2(out_pipe, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(err_pipe, O_CLOEXEC), 0);
+  int saved1 = dup(1), saved2 = dup(2);
+  dup2(out_pipe[1], 1);
+  dup2(err_pipe[1], 2);
+  auto r = spawn_sync("/bin/sh", {"-c", "echo to-stdout; echo to-stderr >&2"},
+                      {.stdio = {"pipe", 2, 1}});
+  dup2(saved1, 1);
+  dup2(saved2, 2);
+  close(saved1);
+  close(saved2);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  char a[64] = {}, b[64] = {};
+  ssize_t na = read(out_pipe[0], a, sizeof a);
+  ssize_t nb = read(err_pipe[0], b, sizeof b);
+  close(out_pipe[0]);
+  close(err_pipe[0]);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(std::string(a, na > 0 ? na : 0), "to-stderr\n");  // our 1 got the child's 2
+  EXPECT_EQ(std::string(b, nb > 0 ? nb : 0), "to-stdout\n");
+}
+
+TEST(PosixStdioChild, IpcSlotGetsTheChannelVariables) {
+  Loop loop;
+  auto child = spawn("/bin/sh", {"-c", "echo $NODE_CHANNEL_FD $NODE_CHANNEL_SERIALIZATION_MODE"},
+                     {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
+  std::string out;
+  child->std_out()->on_data([&](std::string_view d) { out.append(d); });
+  EXPECT_EQ(child->stdio(3), nullptr);  // the channel is not a plain stream
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(out, "3 json\n");
+}
+
+}  // namespace
+
+TEST(LinuxBackend, LoopBackendFdBecomesReadableWhenWorkArrives) {
+  CP_ONLY_ON_LINUX_BACKEND();
+  Loop loop;
+  loop.post([] {});
+  pollfd p{loop.backend_fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 5000), 1);
+  EXPECT_TRUE(loop.run_once(0ms) || true);
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST(PortableBackend, LoopHasNoBackendFd) {
+  CP_ONLY_ON_PORTABLE_BACKEND();
+  Loop loop;
+  EXPECT_EQ(loop.backend_fd(), -1);
 }
