@@ -284,3 +284,37 @@ TEST(PortableBackend, LoopHasNoBackendFd) {
   Loop loop;
   EXPECT_EQ(loop.backend_fd(), -1);
 }
+
+TEST(PosixSignals, NamesAreTakenInAnyCaseAndWithNodesAliases) {
+  SpawnSyncResult lower =
+      spawn_sync(kHelper, {"sleep", "10000"}, {.timeout = 50ms, .kill_signal = "sigkill"});
+  EXPECT_EQ(lower.signal, SIGKILL);
+  SpawnSyncResult mixed =
+      spawn_sync(kHelper, {"sleep", "10000"}, {.timeout = 50ms, .kill_signal = "SigUsr1"});
+  EXPECT_EQ(mixed.signal, SIGUSR1);
+  SpawnSyncResult iot =
+      spawn_sync(kHelper, {"sleep", "10000"}, {.timeout = 50ms, .kill_signal = "SIGIOT"});
+  ASSERT_TRUE(iot.signal);
+  EXPECT_EQ(signal_name(*iot.signal), "SIGABRT");  // as Node reports a death by 6
+  EXPECT_EQ(KillSignal("SIGPOLL").resolve(), SIGIO);
+  EXPECT_EQ(KillSignal("sigpoll").resolve(), SIGIO);
+  EXPECT_THROW(KillSignal("TERM").resolve(), InvalidArgumentError);  // no prefix-less names
+  EXPECT_THROW(KillSignal(-1).resolve(), InvalidArgumentError);
+}
+
+// signal_number() knows exactly the names os.constants.signals has, with their numbers, and
+// signal_name() gives a number the name Node reports for a death by it (the first of its names).
+TEST(PosixSignals, NamesAndNumbersAgreeWithNodesOsConstants) {
+  json::Value node = json::parse(
+      exec_file_sync("node", {"-p", "JSON.stringify(require('os').constants.signals)"}));
+  std::map<int, std::string> first_name;
+  for (const auto& [name, number] : node.as_object()) {
+    int n = static_cast<int>(number.as_number());
+    EXPECT_EQ(signal_number(name), n) << name;
+    first_name.emplace(n, name);
+  }
+  for (int n = -1; n < 100; ++n) {
+    auto it = first_name.find(n);
+    EXPECT_EQ(signal_name(n), it == first_name.end() ? "" : it->second) << n;
+  }
+}

@@ -85,7 +85,8 @@ inline std::set<int> open_fds() {
   return fds;
 }
 
-// Children of this process that are zombies (exited, never reaped).
+// Children of this process that are zombies (exited, never reaped). Windows has none: a process
+// is gone once its last handle is.
 inline int zombie_children() {
   int zombies = 0;
   const std::string me = std::to_string(getpid());
@@ -104,6 +105,12 @@ inline int zombie_children() {
   }
   closedir(d);
   return zombies;
+}
+
+#else
+
+inline int zombie_children() {
+  return 0;
 }
 
 #endif
