@@ -318,3 +318,97 @@ TEST(PosixSignals, NamesAndNumbersAgreeWithNodesOsConstants) {
     EXPECT_EQ(signal_name(n), it == first_name.end() ? "" : it->second) << n;
   }
 }
+
+namespace {
+
+struct ExecOutcome {
+  std::optional<ExecError> error;
+  std::string out;
+  std::string err;
+};
+
+ExecOutcome run_exec(const std::string& command, const ExecOptions& options = {}) {
+  Loop loop;
+  ExecOutcome o;
+  exec(
+      command, options,
+      [&o](const std::optional<ExecError>& e, std::string out, std::string err) {
+        o.error = e;
+        o.out = std::move(out);
+        o.err = std::move(err);
+      },
+      loop);
+  cptest::run_with_watchdog(loop);
+  return o;
+}
+
+ExecOutcome run_exec_file(const std::string& file, const std::vector<std::string>& args,
+                          const ExecOptions& options = {}) {
+  Loop loop;
+  ExecOutcome o;
+  exec_file(
+      file, args, options,
+      [&o](const std::optional<ExecError>& e, std::string out, std::string err) {
+        o.error = e;
+        o.out = std::move(out);
+        o.err = std::move(err);
+      },
+      loop);
+  cptest::run_with_watchdog(loop);
+  return o;
+}
+
+}  // namespace
+
+TEST(PosixExec, Pipeline) {
+  ExecOutcome o = run_exec("echo a | tr a b");
+  EXPECT_FALSE(o.error);
+  EXPECT_EQ(o.out, "b\n");
+  EXPECT_EQ(o.err, "");
+}
+
+TEST(PosixExec, ShellSyntaxError) {
+  ExecOutcome o = run_exec("if then fi (");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->exit_code, 2);  // dash reports syntax errors with status 2
+  EXPECT_NE(o.err.find("Syntax error"), std::string::npos) << o.err;
+}
+
+TEST(PosixExec, MissingCommandThroughTheShellIs127) {
+  ExecOutcome o = run_exec("no-such-cmd-xyz");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->exit_code, 127);
+  EXPECT_FALSE(o.error->system_error);
+}
+
+TEST(PosixExec, TimeoutWithCustomKillSignal) {
+  ExecOutcome o = run_exec_file(kHelper, {"ignore-term", "10000"},
+                                {.timeout = 200ms, .kill_signal = "SIGKILL"});
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->signal, SIGKILL);
+  EXPECT_EQ(o.out, "ready\n");  // what it printed before the kill is kept
+}
+
+TEST(PosixExec, AGrandchildHoldingStdoutDoesNotHoldTheCallback) {
+  auto start = std::chrono::steady_clock::now();
+  ExecOutcome o = run_exec_file(kHelper, {"grandchild-holds-stdout", "5000"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_FALSE(o.error);
+  EXPECT_EQ(o.out, "child-done\n");
+}
+
+TEST(PosixExecSync, StderrIsCopiedToOursByDefault) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  int saved = dup(2);
+  dup2(p[1], 2);
+  close(p[1]);
+  std::string out = exec_sync("echo to-out; echo to-err >&2");
+  dup2(saved, 2);
+  close(saved);
+  char buf[64] = {};
+  ssize_t n = read(p[0], buf, sizeof buf);
+  close(p[0]);
+  EXPECT_EQ(out, "to-out\n");
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "to-err\n");
+}

@@ -373,6 +373,11 @@ int run(const std::vector<std::string>& a) {
     write_all(std::atoi(a.at(1).c_str()), bytes.data(), bytes.size());
     return 0;
   }
+  if (cmd == "report") {  // OUT and a newline to stdout, ERR and a newline to stderr, exit CODE
+    say(a.at(1) + "\n");
+    write_all(2, (a.at(2) + "\n").data(), a.at(2).size() + 1);
+    return std::atoi(a.at(3).c_str());
+  }
   if (cmd == "echo") {  // the arguments joined with spaces, and a newline
     std::string line;
     for (std::size_t i = 1; i < a.size(); ++i)
