@@ -19,7 +19,7 @@ Launch launch(const SpawnPlan& plan) {
       case Stdio::Kind::kPipe:
       case Stdio::Kind::kOverlapped:
       case Stdio::Kind::kIpc: {
-        PipeDirection dir = plan.stdio[i].kind == Stdio::Kind::kIpc ? PipeDirection::kDuplex
+        PipeDirection dir = plan.stdio[i].kind == Stdio::Kind::kIpc ? PipeDirection::kIpc
                             : i == 0                                ? PipeDirection::kToChild
                             : i < 3                                 ? PipeDirection::kFromChild
                                                                     : PipeDirection::kDuplex;

@@ -271,3 +271,15 @@ TEST(Win32, UidAndGidAreNotSupported) {
     EXPECT_EQ(e.error().code, "ENOTSUP");
   }
 }
+
+TEST(Win32, AnIpcSlotIsRefusedAtTheCallUntilTheWindowsChannelExists) {
+  Loop loop;
+  try {
+    spawn(kChild, {"exit", "0"}, {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
+    ADD_FAILURE() << "no exception";
+  } catch (const SystemError& e) {
+    EXPECT_EQ(e.error().code, "ENOTSUP");
+    EXPECT_EQ(e.error().step, "pipe");
+  }
+  EXPECT_FALSE(loop.alive());
+}

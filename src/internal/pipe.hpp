@@ -15,7 +15,8 @@ using IoCount = std::ptrdiff_t;
 enum class PipeDirection {
   kToChild,    // the child reads (stdin)
   kFromChild,  // the child writes (stdout, stderr): a real pipe, sized for throughput
-  kDuplex,     // both ways (extra fds >= 3, the IPC channel): a socket pair
+  kDuplex,     // both ways (extra fds >= 3): a socket pair
+  kIpc,        // the IPC channel: a socket pair that also carries descriptors
 };
 
 struct PipePair {
