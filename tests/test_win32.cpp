@@ -39,6 +39,29 @@ std::string unhex(const std::string& h) {
   return out;
 }
 
+std::filesystem::path utf8_path(const std::string& s) {
+  return std::filesystem::path(std::u8string(s.begin(), s.end()));
+}
+
+std::string utf8_of(const std::filesystem::path& p) {
+  std::u8string u = p.u8string();
+  return std::string(u.begin(), u.end());
+}
+
+// A fresh directory under the temporary one, removed when the test ends.
+struct ScratchDir {
+  std::filesystem::path path;
+  explicit ScratchDir(const std::string& name_utf8)
+      : path(std::filesystem::temp_directory_path() / utf8_path(name_utf8)) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
 std::vector<std::string> lines(const std::string& s) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -282,4 +305,35 @@ TEST(Win32, AnIpcSlotIsRefusedAtTheCallUntilTheWindowsChannelExists) {
     EXPECT_EQ(e.error().step, "pipe");
   }
   EXPECT_FALSE(loop.alive());
+}
+
+TEST(Win32, AUnicodeProgramPathAndCwdReachTheOsIntact) {
+  ScratchDir dir("childproc ünïcødé 中文 😀");
+  std::filesystem::path program = dir.path / utf8_path("hélper 𝄞.exe");
+  std::filesystem::copy_file(kChild, program);
+  std::string cwd = utf8_of(dir.path);
+  auto r = spawn_sync(utf8_of(program), {"cwd"}, {.cwd = cwd, .encoding = Encoding::kUtf8});
+  ASSERT_FALSE(r.error) << r.error->message;
+  EXPECT_EQ(r.std_out, cwd);
+  auto exe = spawn_sync(utf8_of(program), {"exe-path"}, {.encoding = Encoding::kUtf8});
+  EXPECT_EQ(utf8_path(exe.std_out).filename(), program.filename());
+}
+
+TEST(Win32, PathSearchTriesComThenExeForANameWithoutExtension) {
+  ScratchDir dir("childproc-path-search");
+  std::filesystem::copy_file(kChild, dir.path / "prog.exe");
+  Env env{{"PATH", utf8_of(dir.path)}};
+  auto exe = spawn_sync("prog", {"exe-path"}, {.env = env, .encoding = Encoding::kUtf8});
+  ASSERT_FALSE(exe.error) << exe.error->message;
+  EXPECT_EQ(utf8_path(exe.std_out).filename(), "prog.exe");
+  std::filesystem::copy_file(kChild, dir.path / "prog.com");  // .com comes first, as in libuv
+  auto com = spawn_sync("prog", {"exe-path"}, {.env = env, .encoding = Encoding::kUtf8});
+  ASSERT_FALSE(com.error) << com.error->message;
+  EXPECT_EQ(utf8_path(com.std_out).filename(), "prog.com");
+  // A name with an extension is taken as it is; one that is missing is ENOENT.
+  auto exact = spawn_sync("prog.exe", {"exe-path"}, {.env = env, .encoding = Encoding::kUtf8});
+  EXPECT_EQ(utf8_path(exact.std_out).filename(), "prog.exe");
+  auto missing = spawn_sync("prog.bin", {"exit", "0"}, {.env = env});
+  ASSERT_TRUE(missing.error);
+  EXPECT_EQ(missing.error->code, "ENOENT");
 }

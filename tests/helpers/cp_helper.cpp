@@ -259,8 +259,21 @@ int run(const std::vector<std::string>& a) {
     say(v ? std::string(v) : std::string("<unset>"));
     return 0;
   }
-  if (cmd == "cwd") {
-    say(std::filesystem::current_path().string());
+  if (cmd == "cwd") {  // in UTF-8 (on Windows too, where string() is the ANSI code page)
+    std::u8string u = std::filesystem::current_path().u8string();
+    say(std::string(u.begin(), u.end()));
+    return 0;
+  }
+  if (cmd == "exe-path") {  // the file this process runs from, in UTF-8
+#ifdef _WIN32
+    wchar_t path[32768];
+    DWORD n = GetModuleFileNameW(nullptr, path, 32768);
+    path[n < 32768 ? n : 32767] = L'\0';
+    say(utf8(path));
+#else
+    std::u8string u = std::filesystem::read_symlink("/proc/self/exe").u8string();
+    say(std::string(u.begin(), u.end()));
+#endif
     return 0;
   }
   if (cmd == "cat") {
