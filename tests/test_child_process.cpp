@@ -11,18 +11,9 @@
 using namespace childproc;
 using cptest::kHelper;
 using cptest::Observed;
+using cptest::run_child;
 
 namespace {
-
-Observed run_child(const std::string& file, const std::vector<std::string>& args,
-                   const SpawnOptions& options = {}) {
-  Loop loop;
-  Observed o;
-  auto child = spawn(file, args, options, loop);
-  cptest::observe(child, o);
-  cptest::run_with_watchdog(loop);
-  return o;
-}
 
 TEST(Spawn, ExitCodeIsReportedInExitAndClose) {
   Observed o = run_child(kHelper, {"exit", "23"});

@@ -8,45 +8,12 @@
 using namespace childproc;
 using namespace std::chrono_literals;
 using cptest::kHelper;
+using cptest::Outcome;
+using cptest::record;
+using cptest::run_exec;
+using cptest::run_exec_file;
 
 namespace {
-
-struct Outcome {
-  bool called = false;
-  int calls = 0;
-  std::optional<ExecError> error;
-  std::string out;
-  std::string err;
-};
-
-ExecCallback record(Outcome& o) {
-  return [&o](const std::optional<ExecError>& error, std::string out, std::string err) {
-    o.called = true;
-    ++o.calls;
-    o.error = error;
-    o.out = std::move(out);
-    o.err = std::move(err);
-  };
-}
-
-Outcome run_exec(const std::string& command, const ExecOptions& options = {}) {
-  Loop loop;
-  Outcome o;
-  exec(command, options, record(o), loop);
-  cptest::run_with_watchdog(loop);
-  EXPECT_EQ(o.calls, 1);
-  return o;
-}
-
-Outcome run_exec_file(const std::string& file, const std::vector<std::string>& args,
-                      const ExecOptions& options = {}) {
-  Loop loop;
-  Outcome o;
-  exec_file(file, args, options, record(o), loop);
-  cptest::run_with_watchdog(loop);
-  EXPECT_EQ(o.calls, 1);
-  return o;
-}
 
 // A command line that runs the helper through the shell.
 std::string helper_command(const std::string& args) {

@@ -15,20 +15,10 @@ using namespace childproc;
 using namespace std::chrono_literals;
 using cptest::kHelper;
 using cptest::Observed;
-
-namespace {
-
-Observed run_child(const std::string& file, const std::vector<std::string>& args,
-                   const SpawnOptions& options = {}) {
-  Loop loop;
-  Observed o;
-  auto child = spawn(file, args, options, loop);
-  cptest::observe(child, o);
-  cptest::run_with_watchdog(loop);
-  return o;
-}
-
-}  // namespace
+using cptest::Outcome;
+using cptest::run_child;
+using cptest::run_exec;
+using cptest::run_exec_file;
 
 TEST(PosixSpawnSync, DeathBySignalIsASignalNotAStatus) {
   auto r = spawn_sync(kHelper, {"signal", std::to_string(SIGSEGV)});
@@ -319,71 +309,30 @@ TEST(PosixSignals, NamesAndNumbersAgreeWithNodesOsConstants) {
   }
 }
 
-namespace {
-
-struct ExecOutcome {
-  std::optional<ExecError> error;
-  std::string out;
-  std::string err;
-};
-
-ExecOutcome run_exec(const std::string& command, const ExecOptions& options = {}) {
-  Loop loop;
-  ExecOutcome o;
-  exec(
-      command, options,
-      [&o](const std::optional<ExecError>& e, std::string out, std::string err) {
-        o.error = e;
-        o.out = std::move(out);
-        o.err = std::move(err);
-      },
-      loop);
-  cptest::run_with_watchdog(loop);
-  return o;
-}
-
-ExecOutcome run_exec_file(const std::string& file, const std::vector<std::string>& args,
-                          const ExecOptions& options = {}) {
-  Loop loop;
-  ExecOutcome o;
-  exec_file(
-      file, args, options,
-      [&o](const std::optional<ExecError>& e, std::string out, std::string err) {
-        o.error = e;
-        o.out = std::move(out);
-        o.err = std::move(err);
-      },
-      loop);
-  cptest::run_with_watchdog(loop);
-  return o;
-}
-
-}  // namespace
-
 TEST(PosixExec, Pipeline) {
-  ExecOutcome o = run_exec("echo a | tr a b");
+  Outcome o = run_exec("echo a | tr a b");
   EXPECT_FALSE(o.error);
   EXPECT_EQ(o.out, "b\n");
   EXPECT_EQ(o.err, "");
 }
 
 TEST(PosixExec, ShellSyntaxError) {
-  ExecOutcome o = run_exec("if then fi (");
+  Outcome o = run_exec("if then fi (");
   ASSERT_TRUE(o.error);
   EXPECT_EQ(o.error->exit_code, 2);  // dash reports syntax errors with status 2
   EXPECT_NE(o.err.find("Syntax error"), std::string::npos) << o.err;
 }
 
 TEST(PosixExec, MissingCommandThroughTheShellIs127) {
-  ExecOutcome o = run_exec("no-such-cmd-xyz");
+  Outcome o = run_exec("no-such-cmd-xyz");
   ASSERT_TRUE(o.error);
   EXPECT_EQ(o.error->exit_code, 127);
   EXPECT_FALSE(o.error->system_error);
 }
 
 TEST(PosixExec, TimeoutWithCustomKillSignal) {
-  ExecOutcome o = run_exec_file(kHelper, {"ignore-term", "10000"},
-                                {.timeout = 200ms, .kill_signal = "SIGKILL"});
+  Outcome o = run_exec_file(kHelper, {"ignore-term", "10000"},
+                            {.timeout = 200ms, .kill_signal = "SIGKILL"});
   ASSERT_TRUE(o.error);
   EXPECT_EQ(o.error->signal, SIGKILL);
   EXPECT_EQ(o.out, "ready\n");  // what it printed before the kill is kept
@@ -391,7 +340,7 @@ TEST(PosixExec, TimeoutWithCustomKillSignal) {
 
 TEST(PosixExec, AGrandchildHoldingStdoutDoesNotHoldTheCallback) {
   auto start = std::chrono::steady_clock::now();
-  ExecOutcome o = run_exec_file(kHelper, {"grandchild-holds-stdout", "5000"});
+  Outcome o = run_exec_file(kHelper, {"grandchild-holds-stdout", "5000"});
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
   EXPECT_FALSE(o.error);
   EXPECT_EQ(o.out, "child-done\n");

@@ -188,4 +188,53 @@ inline void observe(const std::shared_ptr<childproc::ChildProcess>& child, Obser
   if (auto* s = child->std_err()) s->on_data([&o](std::string_view d) { o.err.append(d); });
 }
 
+// Runs one child to its end on a loop of its own and returns what it reported.
+inline Observed run_child(const std::string& file, const std::vector<std::string>& args,
+                          const childproc::SpawnOptions& options = {}) {
+  childproc::Loop loop;
+  Observed o;
+  auto child = childproc::spawn(file, args, options, loop);
+  observe(child, o);
+  run_with_watchdog(loop);
+  return o;
+}
+
+// What an exec/exec_file callback received, and how often it ran.
+struct Outcome {
+  bool called = false;
+  int calls = 0;
+  std::optional<childproc::ExecError> error;
+  std::string out;
+  std::string err;
+};
+
+inline childproc::ExecCallback record(Outcome& o) {
+  return [&o](const std::optional<childproc::ExecError>& error, std::string out, std::string err) {
+    o.called = true;
+    ++o.calls;
+    o.error = error;
+    o.out = std::move(out);
+    o.err = std::move(err);
+  };
+}
+
+inline Outcome run_exec(const std::string& command, const childproc::ExecOptions& options = {}) {
+  childproc::Loop loop;
+  Outcome o;
+  childproc::exec(command, options, record(o), loop);
+  run_with_watchdog(loop);
+  EXPECT_EQ(o.calls, 1);
+  return o;
+}
+
+inline Outcome run_exec_file(const std::string& file, const std::vector<std::string>& args,
+                             const childproc::ExecOptions& options = {}) {
+  childproc::Loop loop;
+  Outcome o;
+  childproc::exec_file(file, args, options, record(o), loop);
+  run_with_watchdog(loop);
+  EXPECT_EQ(o.calls, 1);
+  return o;
+}
+
 }  // namespace cptest
