@@ -12,6 +12,7 @@ namespace childproc {
 
 struct ChildProcess::OsState {
   detail::UniqueHandle process;  // watched for exit (see internal/process.hpp); empty once reaped
+  detail::UniqueHandle group;    // the tree kill_tree() reaches, where the OS needs a handle
   std::uint64_t exit_watch = 0;
   std::optional<detail::LoopCore::Closer> loop_closer;  // while the loop owns this child
 };
@@ -105,6 +106,7 @@ void ChildProcess::start(Starter& starter) {
   pid_ = launched.process.pid;
   leads_group_ = plan.new_process_group;
   os_->process = std::move(launched.process.handle);
+  os_->group = std::move(launched.process.group);
   os_->exit_watch = detail::watch_exit(core, os_->process.get(), [this] { on_process_exit(); });
   close_timeout_after_exit_ = plan.close_timeout_after_exit;
   loop_.next_tick([this] { spawn_event_.emit(); });
@@ -285,9 +287,11 @@ bool ChildProcess::kill_tree(int sig) {
     throw std::logic_error(
         "childproc: kill_tree() needs a child that leads its own process group (spawn it with "
         ".new_process_group = true or .detached = true)");
-  // The group first: while the leader is unreaped its pid (the group's id) cannot be reused.
-  int err = detail::signal_process_group(*pid_, sig);
+  // The leader first, so that its exit reports `sig` (on Windows the job would end it with a
+  // plain exit code). It is reaped only later, from the loop: until then its pid, the group's
+  // id, cannot be reused.
   bool leader = kill(sig);
+  int err = detail::signal_process_group(*pid_, os_->group.get(), sig);
   if (err == 0) killed_ = true;
   return err == 0 || leader;
 }

@@ -361,3 +361,24 @@ TEST(PosixExecSync, StderrIsCopiedToOursByDefault) {
   EXPECT_EQ(out, "to-out\n");
   EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "to-err\n");
 }
+
+// Changing credentials clears PR_SET_PDEATHSIG: it must be set after setuid/setgid.
+TEST(LinuxBackend, KillOnParentDeathSurvivesAChangeOfUser) {
+  CP_ONLY_ON_LINUX_BACKEND();
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to start a child as another user (CI is root)";
+  int grandchild = cptest::orphan_of_a_killed_spawner({"nobody"});
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(cptest::exits_within(grandchild, 10s)) << "the orphan " << grandchild << " lives on";
+}
+
+// PR_SET_PDEATHSIG has no portable equivalent: the spawn is refused, clearly, at the call.
+TEST(PortableBackend, KillOnParentDeathIsRefusedWithEnotsup) {
+  CP_ONLY_ON_PORTABLE_BACKEND();
+  auto before = cptest::open_fds();
+  auto r = spawn_sync(kHelper, {"exit", "0"}, {.kill_on_parent_death = true});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->code, "ENOTSUP");
+  EXPECT_EQ(r.error->step, "kill_on_parent_death");
+  EXPECT_EQ(cptest::open_fds(), before);
+  EXPECT_EQ(cptest::zombie_children(), 0);
+}

@@ -8,6 +8,8 @@
 #include <windows.h>
 #else
 #include <dirent.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #endif
 
@@ -66,10 +68,15 @@ inline constexpr bool kLinuxBackend = true;
 #else
 inline constexpr bool kLinuxBackend = false;
 #endif
+#ifdef CP_BACKEND_portable
+inline constexpr bool kPortableBackend = true;
+#else
+inline constexpr bool kPortableBackend = false;
+#endif
 #define CP_ONLY_ON_LINUX_BACKEND() \
   if (!cptest::kLinuxBackend) GTEST_SKIP() << "about the linux backend (pidfd, epoll, prctl)"
 #define CP_ONLY_ON_PORTABLE_BACKEND() \
-  if (cptest::kLinuxBackend) GTEST_SKIP() << "about the portable backend (poll, SIGCHLD)"
+  if (!cptest::kPortableBackend) GTEST_SKIP() << "about the portable backend (poll, SIGCHLD)"
 
 #ifndef _WIN32
 // Descriptors open in this process right now.
@@ -114,6 +121,25 @@ inline int zombie_children() {
 }
 
 #endif
+
+// Whether the process `pid` (not necessarily our child) exits, or has exited, within `limit`:
+// waited on through a handle to it (a pidfd on Linux), never by polling.
+inline bool exits_within(int pid, std::chrono::milliseconds limit) {
+#ifdef _WIN32
+  HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, static_cast<DWORD>(pid));
+  if (h == nullptr) return GetLastError() == ERROR_INVALID_PARAMETER;  // gone already
+  DWORD rc = WaitForSingleObject(h, static_cast<DWORD>(limit.count()));
+  CloseHandle(h);
+  return rc == WAIT_OBJECT_0;
+#else
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;  // gone already
+  pollfd p{fd, POLLIN, 0};
+  int rc = poll(&p, 1, static_cast<int>(limit.count()));
+  close(fd);
+  return rc == 1;
+#endif
+}
 
 // What this process has open, to compare before and after: its descriptors on POSIX; on
 // Windows, which cannot list them cheaply, the handle count.
@@ -236,5 +262,28 @@ inline Outcome run_exec_file(const std::string& file, const std::vector<std::str
   EXPECT_EQ(o.calls, 1);
   return o;
 }
+
+#ifdef CP_SPAWNER
+// Starts cp_spawner (which starts a kill_on_parent_death child), SIGKILLs it once it has said its
+// child's pid, and returns that pid.
+inline int orphan_of_a_killed_spawner(const std::vector<std::string>& extra) {
+  childproc::Loop loop;
+  std::vector<std::string> args = {kHelper};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto parent = childproc::spawn(std::filesystem::absolute(CP_SPAWNER).string(), args, {}, loop);
+  std::string out;
+  int grandchild = 0;
+  parent->std_out()->on_data([&](std::string_view d) {
+    out.append(d);
+    if (out.find('\n') != std::string::npos && grandchild == 0) {
+      grandchild = std::stoi(out);
+      parent->kill("SIGKILL");
+    }
+  });
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(parent->signal_code(), childproc::signal_number("SIGKILL"));
+  return grandchild;
+}
+#endif
 
 }  // namespace cptest

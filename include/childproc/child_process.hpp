@@ -71,9 +71,10 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   // Returns false if the process has already exited. kill(0) only checks it exists.
   bool kill(int sig = 15);
   bool kill(const KillSignal& sig);
-  // Beyond Node (what the tree-kill package is for): signals the child's whole process group —
-  // the child and every descendant that did not leave it (setsid/setpgid) — and the child itself
-  // as kill() does. Needs `new_process_group` or `detached` (std::logic_error otherwise).
+  // Beyond Node (what the tree-kill package is for): signals the child itself as kill() does,
+  // then its whole process group — the child and every descendant that did not leave it
+  // (setsid/setpgid); on Windows, the job object the child and all it starts belong to.
+  // Needs `new_process_group` or `detached` (std::logic_error otherwise).
   // Works after the child has exited too, for descendants still in the group; returns false when
   // no process was left to signal.
   bool kill_tree(int sig = 15);

@@ -121,6 +121,8 @@ struct SpawnOptions {
   bool new_process_group = false;
   // Beyond Node: the child is killed (SIGKILL) when this process dies, however it dies, SIGKILL
   // included. Linux: PR_SET_PDEATHSIG, from a spawner thread that lives as long as the process.
+  // Windows: a kill-on-close job object, which every non-detached child joins anyway (libuv's).
+  // The portable backend refuses it (ENOTSUP).
   bool kill_on_parent_death = false;
 };
 

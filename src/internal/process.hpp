@@ -53,6 +53,9 @@ struct ProcessFailure {
 struct StartedProcess {
   int pid = -1;
   UniqueHandle handle;  // pidfd on Linux: readable once the process has exited
+  // What signal_process_group() reaches the child's tree through when it leads one: a job object
+  // on Windows; empty on POSIX, where the group's id is the leader's pid.
+  UniqueHandle group;
 };
 
 struct ExitStatus {
@@ -74,8 +77,9 @@ std::vector<std::string> exec_candidates(const std::string& file,
 int signal_process(NativeHandle handle, int sig);
 
 // Signals every process in the group led by `leader_pid` (the child started with
-// new_process_group or detached). Returns 0 or an errno (ESRCH: no process is left in it).
-int signal_process_group(int leader_pid, int sig);
+// new_process_group or detached; `group` is its StartedProcess::group). Returns 0 or an errno
+// (ESRCH: no process is left in it).
+int signal_process_group(int leader_pid, NativeHandle group, int sig);
 
 // Collects the exit status if the process has exited; nullopt if it is still running.
 std::optional<ExitStatus> try_reap(NativeHandle handle);

@@ -246,7 +246,7 @@ void unwatch_exit(LoopCore& loop, std::uint64_t watch) {
   loop.unwatch(watch);
 }
 
-int signal_process_group(int leader_pid, int sig) {
+int signal_process_group(int leader_pid, NativeHandle, int sig) {
   if (leader_pid <= 0) return ESRCH;
   return ::kill(-leader_pid, sig) == 0 ? 0 : errno;
 }

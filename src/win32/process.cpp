@@ -6,6 +6,12 @@
 //
 // Signals as libuv has them on Windows: SIGTERM, SIGKILL, SIGINT and SIGQUIT terminate the
 // process (exit code 1) and the exit is then reported as that signal; 0 probes; others ENOSYS.
+//
+// Job objects do what process groups and PR_SET_PDEATHSIG do on POSIX. As libuv does, every
+// child that is not detached joins one job of ours that kills its members when this process
+// ends (its last handle closes with us), and lets their own children break away; a child that
+// leads a tree (new_process_group, detached) also gets a job of its own, nested in that one,
+// which its descendants join and kill_tree() terminates.
 #include <windows.h>
 // after windows.h
 #include <io.h>
@@ -44,6 +50,7 @@ struct ExitWait {
   HANDLE port;
   std::uint64_t key;
   HANDLE wait = nullptr;
+  std::optional<Loop::TimerId> poll_timer;  // the fallback, when no wait could be registered
 };
 std::mutex g_waits_mutex;
 std::map<std::uint64_t, std::unique_ptr<ExitWait>> g_waits;
@@ -51,6 +58,68 @@ std::map<std::uint64_t, std::unique_ptr<ExitWait>> g_waits;
 void CALLBACK on_process_signalled(void* context, BOOLEAN) {
   auto* w = static_cast<ExitWait*>(context);
   PostQueuedCompletionStatus(w->port, 0, static_cast<ULONG_PTR>(w->key), nullptr);
+}
+
+// The job every non-detached child joins, made once and never closed: the OS closes it when
+// this process ends, and the job then kills what is left in it.
+HANDLE die_with_us_job() {
+  static HANDLE job = [] {
+    HANDLE h = CreateJobObjectW(nullptr, nullptr);
+    if (h == nullptr) return h;
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits{};
+    limits.BasicLimitInformation.LimitFlags =
+        JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION |
+        JOB_OBJECT_LIMIT_BREAKAWAY_OK | JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK;
+    SetInformationJobObject(h, JobObjectExtendedLimitInformation, &limits, sizeof limits);
+    return h;
+  }();
+  return job;
+}
+
+// Puts the suspended child in its jobs before it runs a single instruction, so that nothing it
+// starts escapes them. Returns 0 or an errno.
+int join_jobs(const ProcessRequest& req, HANDLE process, UniqueHandle& tree) {
+  if (!req.detached || req.die_with_parent) {
+    HANDLE job = die_with_us_job();
+    if (job == nullptr) return last_error();
+    // Refused when we run in a job that allows no nesting: libuv goes on without it, and so do we
+    // (the child then lives on after us, as it would without this job).
+    if (!AssignProcessToJobObject(job, process) && GetLastError() != ERROR_ACCESS_DENIED)
+      return last_error();
+  }
+  if (req.detached || req.new_process_group) {
+    UniqueHandle job(native(CreateJobObjectW(nullptr, nullptr)));
+    if (!job) return last_error();
+    if (!AssignProcessToJobObject(os_handle(job.get()), process)) return last_error();
+    tree = std::move(job);
+  }
+  return 0;
+}
+
+// The number of processes still running in `job`, or -1 if that cannot be told.
+long processes_in(HANDLE job) {
+  JOBOBJECT_BASIC_ACCOUNTING_INFORMATION info{};
+  if (!QueryInformationJobObject(job, JobObjectBasicAccountingInformation, &info, sizeof info,
+                                 nullptr))
+    return -1;
+  return static_cast<long>(info.ActiveProcesses);
+}
+
+// The signals libuv turns into TerminateProcess; the rest have no meaning here.
+bool terminates(int sig) {
+  constexpr int kSIGQUIT = 3;
+  return sig == os::kSIGTERM || sig == os::kSIGKILL || sig == os::kSIGINT || sig == kSIGQUIT;
+}
+
+void poll_for_exit(LoopCore& loop, ExitWait& wait, HANDLE process) {
+  wait.poll_timer = loop.add_timer(std::chrono::milliseconds(100), [&loop, &wait, process] {
+    wait.poll_timer.reset();
+    if (WaitForSingleObject(process, 0) == WAIT_OBJECT_0) {
+      PostQueuedCompletionStatus(wait.port, 0, static_cast<ULONG_PTR>(wait.key), nullptr);
+    } else {
+      poll_for_exit(loop, wait, process);
+    }
+  });
 }
 
 bool ends_with_ci(const std::string& s, const char* suffix) {
@@ -254,8 +323,6 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
   if (ends_with_ci(file, ".bat") || ends_with_ci(file, ".cmd"))
     return ProcessFailure{os::kEINVAL, "spawn"};  // CVE-2024-27980: only through a shell
   if (req.uid || req.gid) return ProcessFailure{translate_error(ERROR_NOT_SUPPORTED), "setuid"};
-  if (req.die_with_parent)
-    return ProcessFailure{translate_error(ERROR_NOT_SUPPORTED), "kill_on_parent_death"};
   if (req.exec_candidates.empty()) return ProcessFailure{os::kENOENT, "CreateProcessW"};
   std::wstring application = to_wide(req.exec_candidates.front());
 
@@ -300,7 +367,7 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
   startup.StartupInfo.lpReserved2 = handles.crt_block.data();
   startup.lpAttributeList = attributes;
 
-  DWORD flags = CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT;
+  DWORD flags = CREATE_UNICODE_ENVIRONMENT | EXTENDED_STARTUPINFO_PRESENT | CREATE_SUSPENDED;
   if (req.detached) flags |= DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP;
   if (req.new_process_group) flags |= CREATE_NEW_PROCESS_GROUP;
   if (req.hide_window) flags |= CREATE_NO_WINDOW;
@@ -312,9 +379,25 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
   int err = ok ? 0 : last_error();
   DeleteProcThreadAttributeList(attributes);
   if (!ok) return ProcessFailure{err, "CreateProcessW"};
-  CloseHandle(info.hThread);
+  UniqueHandle process(native(info.hProcess));
+  UniqueHandle thread(native(info.hThread));
+
+  // Its jobs, then let it run; a child that cannot be put where it was asked is not left behind.
+  UniqueHandle tree;
+  const char* step = "AssignProcessToJobObject";
+  err = join_jobs(req, info.hProcess, tree);
+  if (err == 0 && ResumeThread(info.hThread) == static_cast<DWORD>(-1)) {
+    err = last_error();
+    step = "ResumeThread";
+  }
+  if (err != 0) {
+    TerminateProcess(info.hProcess, 1);
+    WaitForSingleObject(info.hProcess, INFINITE);
+    return ProcessFailure{err, step};
+  }
   out.pid = static_cast<int>(info.dwProcessId);
-  out.handle.reset(native(info.hProcess));
+  out.handle = std::move(process);
+  out.group = std::move(tree);
   return std::nullopt;
 }
 
@@ -326,8 +409,7 @@ int signal_process(NativeHandle handle, int sig) {
     if (status != STILL_ACTIVE || WaitForSingleObject(h, 0) == WAIT_OBJECT_0) return os::kESRCH;
     return 0;
   }
-  if (sig != os::kSIGTERM && sig != os::kSIGKILL && sig != os::kSIGINT && sig != 3 /*SIGQUIT*/)
-    return os::kENOSYS;
+  if (!terminates(sig)) return os::kENOSYS;
   if (!TerminateProcess(h, 1)) {
     DWORD e = GetLastError();
     if (e == ERROR_ACCESS_DENIED && ((GetExitCodeProcess(h, &status) && status != STILL_ACTIVE) ||
@@ -340,8 +422,15 @@ int signal_process(NativeHandle handle, int sig) {
   return 0;
 }
 
-int signal_process_group(int, int) {
-  return os::kENOSYS;  // a whole tree is a job object's work: not written yet
+int signal_process_group(int, NativeHandle group, int sig) {
+  HANDLE job = os_handle(group);
+  if (job == nullptr || job == INVALID_HANDLE_VALUE) return os::kESRCH;
+  if (sig != 0 && !terminates(sig)) return os::kENOSYS;
+  long running = processes_in(job);
+  if (running < 0) return last_error();
+  if (running == 0) return os::kESRCH;
+  if (sig != 0 && !TerminateJobObject(job, 1)) return last_error();
+  return 0;
 }
 
 std::optional<ExitStatus> try_reap(NativeHandle handle) {
@@ -365,9 +454,15 @@ std::optional<ExitStatus> try_reap(NativeHandle handle) {
 std::uint64_t watch_exit(LoopCore& loop, NativeHandle handle, std::function<void()> on_exit) {
   std::uint64_t key = loop.watch(kInvalidNativeHandle, kIoReadable,
                                  [on_exit = std::move(on_exit)](unsigned) { on_exit(); });
-  auto wait = std::make_unique<ExitWait>(ExitWait{os_handle(loop.backend_fd()), key});
-  RegisterWaitForSingleObject(&wait->wait, os_handle(handle), on_process_signalled, wait.get(),
-                              INFINITE, WT_EXECUTEONLYONCE);
+  auto wait = std::make_unique<ExitWait>(
+      ExitWait{os_handle(loop.backend_fd()), key, nullptr, std::nullopt});
+  if (!RegisterWaitForSingleObject(&wait->wait, os_handle(handle), on_process_signalled, wait.get(),
+                                   INFINITE, WT_EXECUTEONLYONCE)) {
+    // The thread pool refused (out of resources): the exit must still be seen, so the loop
+    // looks at the handle every 100 ms until it is signalled, slower but never lost.
+    wait->wait = nullptr;
+    poll_for_exit(loop, *wait, os_handle(handle));
+  }
   std::lock_guard lock(g_waits_mutex);
   g_waits.emplace(key, std::move(wait));
   return key;
@@ -384,6 +479,7 @@ void unwatch_exit(LoopCore& loop, std::uint64_t watch) {
   }
   // Returns once a callback in progress has finished: nothing posts for this watch after it.
   if (wait && wait->wait) UnregisterWaitEx(wait->wait, INVALID_HANDLE_VALUE);
+  if (wait && wait->poll_timer) loop.cancel_timer(*wait->poll_timer);
   loop.unwatch(watch);
 }
 

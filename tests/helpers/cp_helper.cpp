@@ -112,6 +112,30 @@ std::string utf8(const wchar_t* w) {
   }
   return out;
 }
+
+// Starts this program again with `args` (plain words: no quoting needed), sharing our standard
+// handles, and lets it run on its own.
+bool start_self(const std::vector<std::string>& args) {
+  wchar_t path[32768];
+  DWORD n = GetModuleFileNameW(nullptr, path, 32768);
+  path[n < 32768 ? n : 32767] = L'\0';
+  std::wstring line = L"\"" + std::wstring(path) + L"\"";
+  for (const std::string& arg : args)
+    line += L" " + std::wstring(arg.begin(), arg.end());
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  startup.dwFlags = STARTF_USESTDHANDLES;
+  startup.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+  startup.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+  startup.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+  PROCESS_INFORMATION info{};
+  if (!CreateProcessW(path, line.data(), nullptr, nullptr, TRUE, 0, nullptr, nullptr, &startup,
+                      &info))
+    return false;
+  CloseHandle(info.hThread);
+  CloseHandle(info.hProcess);
+  return true;
+}
 #endif
 
 // The arguments as the OS handed them over: on Windows, CommandLineToArgvW of the raw command
@@ -191,15 +215,6 @@ int run_posix_only(const std::vector<std::string>& a) {
       std::memcpy(CMSG_DATA(c), &passed, sizeof passed);
       if (sendmsg(fd, &msg, 0) != 2) return 3;
     }
-    return 0;
-  }
-  if (cmd == "tree") {  // a chain of N descendants below us; each prints its pid, then sleeps MS
-    int depth = std::atoi(a.at(1).c_str());
-    for (;;) {
-      say(std::to_string(getpid()) + "\n");
-      if (depth-- == 0 || fork() != 0) break;  // the new child goes round again, one level down
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(2).c_str())));
     return 0;
   }
   if (cmd == "list-fds") {  // open descriptors, excluding the one used to list them
@@ -390,6 +405,20 @@ int run(const std::vector<std::string>& a) {
     say(a.at(1) + "\n");
     write_all(2, (a.at(2) + "\n").data(), a.at(2).size() + 1);
     return std::atoi(a.at(3).c_str());
+  }
+  if (cmd == "tree") {  // a chain of N descendants below us; each prints its pid, then sleeps MS
+    int depth = std::atoi(a.at(1).c_str());
+#ifdef _WIN32
+    say(std::to_string(GetCurrentProcessId()) + "\n");
+    if (depth > 0 && !start_self({"tree", std::to_string(depth - 1), a.at(2)})) return 3;
+#else
+    for (;;) {
+      say(std::to_string(getpid()) + "\n");
+      if (depth-- == 0 || fork() != 0) break;  // the new child goes round again, one level down
+    }
+#endif
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(a.at(2).c_str())));
+    return 0;
   }
   if (cmd == "echo") {  // the arguments joined with spaces, and a newline
     std::string line;
