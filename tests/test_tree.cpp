@@ -79,3 +79,14 @@ TEST(Tree, AChildWithKillOnParentDeathDiesWhenItsParentIsKilled) {
   ASSERT_GT(grandchild, 0);
   EXPECT_TRUE(exits_within(grandchild, 10s)) << "the orphan " << grandchild << " lives on";
 }
+
+// The other side of the same coin, and Node's test-child-process-detached: a detached child is
+// nobody's to kill, on Windows too, where every other child dies with its parent.
+TEST(Tree, ADetachedChildOutlivesItsParent) {
+  int orphan = cptest::orphan_of_a_killed_spawner({"detached"});
+  ASSERT_GT(orphan, 0);
+  EXPECT_FALSE(exits_within(orphan, 1s))
+      << "the detached child " << orphan << " died with its parent";
+  cptest::kill_pid(orphan);
+  EXPECT_TRUE(exits_within(orphan, 10s));
+}

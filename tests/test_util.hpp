@@ -9,6 +9,7 @@
 #else
 #include <dirent.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -141,6 +142,18 @@ inline bool exits_within(int pid, std::chrono::milliseconds limit) {
 #endif
 }
 
+// Ends the process `pid` (not necessarily our child) at once.
+inline void kill_pid(int pid) {
+#ifdef _WIN32
+  HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, static_cast<DWORD>(pid));
+  if (h == nullptr) return;
+  TerminateProcess(h, 1);
+  CloseHandle(h);
+#else
+  ::kill(pid, SIGKILL);
+#endif
+}
+
 // What this process has open, to compare before and after: its descriptors on POSIX; on
 // Windows, which cannot list them cheaply, the handle count.
 inline std::vector<long> open_handles() {
@@ -264,8 +277,8 @@ inline Outcome run_exec_file(const std::string& file, const std::vector<std::str
 }
 
 #ifdef CP_SPAWNER
-// Starts cp_spawner (which starts a kill_on_parent_death child), SIGKILLs it once it has said its
-// child's pid, and returns that pid.
+// Starts cp_spawner (which starts a kill_on_parent_death child, or a detached one), SIGKILLs it
+// once it has said its child's pid, and returns that pid.
 inline int orphan_of_a_killed_spawner(const std::vector<std::string>& extra) {
   childproc::Loop loop;
   std::vector<std::string> args = {kHelper};

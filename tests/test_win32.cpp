@@ -282,11 +282,11 @@ TEST(Win32, SpawningLeavesTheHandleCountWhereItWas) {
     Loop loop;
     for (int i = 0; i < 25; ++i) {
       bool tree = i % 3 == 0;
-      auto child = spawn(kChild, {"echo", "x"},
-                         {.stdio = tree ? StdioOption{"pipe", "pipe", "pipe", "pipe"}
-                                        : StdioOption("pipe"),
-                          .new_process_group = tree},
-                         loop);
+      auto child =
+          spawn(kChild, {"echo", "x"},
+                {.stdio = tree ? StdioOption{"pipe", "pipe", "pipe", "pipe"} : StdioOption("pipe"),
+                 .new_process_group = tree},
+                loop);
       child->on_close([&](auto, auto) { ++closed; });
     }
     run(loop);
@@ -349,4 +349,13 @@ TEST(Win32, PathSearchTriesComThenExeForANameWithoutExtension) {
   auto missing = spawn_sync("prog.bin", {"exit", "0"}, {.env = env});
   ASSERT_TRUE(missing.error);
   EXPECT_EQ(missing.error->code, "ENOENT");
+}
+
+// windows_hide: the window a GUI child would open is hidden (libuv's SW_HIDE), and it gets no
+// console window (CREATE_NO_WINDOW); otherwise the default show state.
+TEST(Win32, WindowsHideAsksTheChildToHideItsWindow) {
+  auto hidden = spawn_sync(kChild, {"show-window"}, {.windows_hide = true});
+  auto shown = spawn_sync(kChild, {"show-window"});
+  EXPECT_EQ(hidden.std_out, std::to_string(SW_HIDE));
+  EXPECT_EQ(shown.std_out, std::to_string(SW_SHOWDEFAULT));
 }

@@ -291,6 +291,14 @@ int run(const std::vector<std::string>& a) {
 #endif
     return 0;
   }
+#ifdef _WIN32
+  if (cmd == "show-window") {  // how the parent asked us to show a window (-1: it did not say)
+    STARTUPINFOW startup{};
+    GetStartupInfoW(&startup);
+    say(std::to_string(startup.dwFlags & STARTF_USESHOWWINDOW ? startup.wShowWindow : -1));
+    return 0;
+  }
+#endif
   if (cmd == "cat") {
     char buf[65536];
     for (;;) {
