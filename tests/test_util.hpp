@@ -154,6 +154,15 @@ inline void kill_pid(int pid) {
 #endif
 }
 
+// Gets what the first spawn allocates once per process out of the way of a before/after count:
+// on Windows, the job children join and the thread pool's threads.
+inline void warm_up() {
+  childproc::spawn_sync(kHelper, {"exit", "0"});
+  childproc::Loop loop;
+  childproc::spawn(kHelper, {"exit", "0"}, {}, loop);
+  loop.run();
+}
+
 // What this process has open, to compare before and after: its descriptors on POSIX; on
 // Windows, which cannot list them cheaply, the handle count.
 inline std::vector<long> open_handles() {

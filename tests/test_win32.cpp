@@ -263,38 +263,6 @@ TEST(Win32, AMegabyteOnStdoutAndStderrAtOnceThroughTheLoop) {
   EXPECT_EQ(err, 1048576u);
 }
 
-TEST(Win32, SpawningLeavesTheHandleCountWhereItWas) {
-  auto count = [] {
-    DWORD n = 0;
-    GetProcessHandleCount(GetCurrentProcess(), &n);
-    return n;
-  };
-  spawn_sync(kChild, {"exit", "0"});  // first-use allocations out of the way
-  DWORD before = count();
-  // 1,000 spawns: half through spawn_sync, half on a loop 25 at a time, a third of those
-  // leading a tree (a job object each) and with a pipe beyond stdio (fd 3).
-  for (int i = 0; i < 500; ++i) {
-    auto r = spawn_sync(kChild, {"echo", "x"});
-    ASSERT_EQ(r.status, 0);
-  }
-  int closed = 0;
-  for (int batch = 0; batch < 20; ++batch) {
-    Loop loop;
-    for (int i = 0; i < 25; ++i) {
-      bool tree = i % 3 == 0;
-      auto child =
-          spawn(kChild, {"echo", "x"},
-                {.stdio = tree ? StdioOption{"pipe", "pipe", "pipe", "pipe"} : StdioOption("pipe"),
-                 .new_process_group = tree},
-                loop);
-      child->on_close([&](auto, auto) { ++closed; });
-    }
-    run(loop);
-  }
-  EXPECT_EQ(closed, 500);
-  EXPECT_EQ(count(), before);
-}
-
 TEST(Win32, UidAndGidAreNotSupported) {
   auto r = spawn_sync(kChild, {"exit", "0"}, {.uid = 0});
   ASSERT_TRUE(r.error);

@@ -52,8 +52,9 @@ struct ExitWait {
   HANDLE wait = nullptr;
   std::optional<Loop::TimerId> poll_timer;  // the fallback, when no wait could be registered
 };
+// By loop (its port) and watch key: each loop numbers its watches from 1.
 std::mutex g_waits_mutex;
-std::map<std::uint64_t, std::unique_ptr<ExitWait>> g_waits;
+std::map<std::pair<HANDLE, std::uint64_t>, std::unique_ptr<ExitWait>> g_waits;
 
 void CALLBACK on_process_signalled(void* context, BOOLEAN) {
   auto* w = static_cast<ExitWait*>(context);
@@ -464,7 +465,7 @@ std::uint64_t watch_exit(LoopCore& loop, NativeHandle handle, std::function<void
     poll_for_exit(loop, *wait, os_handle(handle));
   }
   std::lock_guard lock(g_waits_mutex);
-  g_waits.emplace(key, std::move(wait));
+  g_waits.emplace(std::pair(wait->port, key), std::move(wait));
   return key;
 }
 
@@ -472,7 +473,8 @@ void unwatch_exit(LoopCore& loop, std::uint64_t watch) {
   std::unique_ptr<ExitWait> wait;
   {
     std::lock_guard lock(g_waits_mutex);
-    if (auto it = g_waits.find(watch); it != g_waits.end()) {
+    auto it = g_waits.find(std::pair(os_handle(loop.backend_fd()), watch));
+    if (it != g_waits.end()) {
       wait = std::move(it->second);
       g_waits.erase(it);
     }

@@ -1,0 +1,167 @@
+// Nothing leaks, POSIX's part: zombies of a destroyed loop's child, the fork and posix_spawn
+// paths, signal state, a host's SIGCHLD handler.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <sstream>
+#include <thread>
+
+#include "internal/process.hpp"
+#include "test_util.hpp"
+
+using namespace childproc;
+using cptest::kHelper;
+
+namespace {
+
+TEST(Resources, DestroyingALoopWithARunningChildLeavesNoZombie) {
+  auto before = cptest::open_fds();
+  int pid = 0;
+  {
+    Loop loop;
+    auto child = spawn(kHelper, {"sleep", "100"}, {}, loop);
+    pid = *child->pid();
+    loop.run_once(std::chrono::milliseconds(0));
+  }  // the loop goes first; the child object outlives it without touching it
+  // Its pipes are closed; only its process handle is kept, by the reaper, until it has exited:
+  // a pidfd (linux backend) or the two ends of its exit pipe (portable backend).
+  EXPECT_EQ(cptest::open_fds().size(), before.size() + (cptest::kLinuxBackend ? 1 : 2));
+  // Wait for the exit through a pidfd of our own (an event, not a sleep).
+  int watch = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(watch, 0);
+  pollfd p{watch, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 10000), 1);
+  close(watch);
+  spawn_sync(kHelper, {"exit", "0"});  // any later start reaps orphans first
+  EXPECT_EQ(cptest::zombie_children(), 0);
+  EXPECT_EQ(cptest::open_fds(), before);
+}
+
+TEST(Resources, ForkFallbackPathReportsErrorsAndRunsChildren) {
+  // The path used where shared-memory clone is refused (valgrind, qemu-user).
+  detail::force_start_strategy(detail::StartStrategy::kFork);
+  auto ok = spawn_sync(kHelper, {"print", "1", "forked"});
+  auto missing = spawn_sync("no-such-cmd-xyz", {});
+  auto bad_cwd = spawn_sync(kHelper, {"exit", "0"}, {.cwd = "/no/such/dir"});
+  detail::force_start_strategy(detail::StartStrategy::kDefault);
+  EXPECT_EQ(ok.std_out, "forked");
+  ASSERT_TRUE(missing.error);
+  EXPECT_EQ(missing.error->code, "ENOENT");
+  ASSERT_TRUE(bad_cwd.error);
+  EXPECT_EQ(bad_cwd.error->step, "chdir");
+  EXPECT_EQ(cptest::zombie_children(), 0);
+}
+
+// posix_spawn is the portable backend's default only where the C library resets every signal
+// (not glibc): forced here, so that it is tested on Linux too.
+TEST(PortableBackend, PosixSpawnPathStartsChildrenAndReportsErrors) {
+  CP_ONLY_ON_PORTABLE_BACKEND();
+  auto before = cptest::open_fds();
+  int leaky = open("/dev/null", O_RDONLY);  // a host descriptor without close-on-exec
+  detail::force_start_strategy(detail::StartStrategy::kPosixSpawn);
+  auto ok = spawn_sync(kHelper, {"print", "1", "spawned"});
+  auto fds = spawn_sync(kHelper, {"list-fds"}, {.stdio = {"ignore", "pipe", "ignore", "pipe"}});
+  auto extra =
+      spawn_sync(kHelper, {"write", "100", "3"}, {.stdio = {"pipe", "pipe", "pipe", "pipe"}});
+  auto missing = spawn_sync("no-such-cmd-xyz", {});
+  auto not_executable = spawn_sync("/etc/passwd", {});
+  auto sid = spawn_sync(kHelper, {"sid"}, {.detached = true});
+  detail::force_start_strategy(detail::StartStrategy::kDefault);
+  close(leaky);
+  EXPECT_EQ(ok.std_out, "spawned");
+  EXPECT_EQ(fds.std_out, "0 1 2 3");  // 0 and 2 on /dev/null, 3 a pipe, the leaky one not there
+  ASSERT_EQ(extra.output.size(), 4u);
+  EXPECT_EQ(extra.output[3], std::string(100, 'o'));
+  ASSERT_TRUE(missing.error);
+  EXPECT_EQ(missing.error->code, "ENOENT");
+  EXPECT_EQ(missing.error->step, "execve");
+  ASSERT_TRUE(not_executable.error);
+  EXPECT_EQ(not_executable.error->code, "EACCES");
+  std::istringstream words(sid.std_out);
+  long pid = 0, session = 0;
+  words >> pid >> session;
+  EXPECT_GT(pid, 0);
+  EXPECT_EQ(pid, session) << "detached: the child leads a session of its own";
+  EXPECT_EQ(cptest::zombie_children(), 0);
+  EXPECT_EQ(cptest::open_fds(), before);
+}
+
+TEST(Resources, ChildStartsWithEmptySignalMaskAndDefaultDispositions) {
+  // Our own process ignores SIGPIPE and blocks SIGUSR2; the child must see neither.
+  auto old_pipe = signal(SIGPIPE, SIG_IGN);
+  sigset_t block, saved;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &block, &saved);
+  auto r = spawn_sync(kHelper, {"signals"});
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  signal(SIGPIPE, old_pipe);
+  EXPECT_EQ(r.std_out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+// The linux backend learns of exits through pidfds: SIGCHLD stays the host's entirely.
+TEST(LinuxBackend, HostSigchldHandlerIsLeftAlone) {
+  CP_ONLY_ON_LINUX_BACKEND();
+  struct sigaction before {};
+  sigaction(SIGCHLD, nullptr, &before);
+  Loop loop;
+  spawn(kHelper, {"exit", "0"}, {}, loop);
+  cptest::run_with_watchdog(loop);
+  struct sigaction after {};
+  sigaction(SIGCHLD, nullptr, &after);
+  EXPECT_EQ(before.sa_handler, after.sa_handler);
+}
+
+// The portable backend needs SIGCHLD: its handler chains to the one the host had, and it reaps
+// only its own children by pid, so the host still gets its signals and its children's statuses.
+// (Each test runs in a process of its own: the host's handler comes before any spawn.)
+int g_host_signal_pipe = -1;
+
+TEST(PortableBackend, AHostSigchldHandlerKeepsWorkingForItsOwnChildren) {
+  CP_ONLY_ON_PORTABLE_BACKEND();
+  int host_pipe[2];
+  ASSERT_EQ(pipe2(host_pipe, O_CLOEXEC | O_NONBLOCK), 0);
+  g_host_signal_pipe = host_pipe[1];
+  struct sigaction host {
+  }, previous{};
+  host.sa_handler = [](int) {
+    char byte = 1;
+    [[maybe_unused]] auto r = write(g_host_signal_pipe, &byte, 1);
+  };
+  host.sa_flags = SA_RESTART;
+  ASSERT_EQ(sigaction(SIGCHLD, &host, &previous), 0);
+
+  // The library's children settle as usual, async and sync.
+  Loop loop;
+  auto child = spawn(kHelper, {"exit", "4"}, {}, loop);
+  cptest::run_with_watchdog(loop);
+  EXPECT_EQ(child->exit_code(), 4);
+  EXPECT_EQ(spawn_sync(kHelper, {"exit", "3"}).status, 3);
+
+  // The host's own child: the host's handler hears of it, and its status is the host's to take.
+  char drain[64];
+  while (read(host_pipe[0], drain, sizeof drain) > 0) {
+  }
+  pid_t pid = fork();
+  if (pid == 0) _exit(7);
+  ASSERT_GT(pid, 0);
+  pollfd p{host_pipe[0], POLLIN, 0};
+  int ready;
+  do {
+    ready = poll(&p, 1, 10000);  // the signal itself may interrupt the wait
+  } while (ready < 0 && errno == EINTR);
+  EXPECT_EQ(ready, 1) << "the host's SIGCHLD handler was not called";
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid) << "someone else reaped the host's child";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+
+  sigaction(SIGCHLD, &previous, nullptr);
+  close(host_pipe[0]);
+  close(host_pipe[1]);
+}
+
+}  // namespace
