@@ -374,9 +374,16 @@ std::optional<ProcessFailure> start_process(const ProcessRequest& req, StartedPr
   if (req.hide_window) flags |= CREATE_NO_WINDOW;
 
   PROCESS_INFORMATION info{};
-  BOOL ok = CreateProcessW(application.c_str(), command_line.data(), nullptr, nullptr, inherit,
-                           flags, req.env ? environment.data() : nullptr,
-                           req.cwd ? cwd.c_str() : nullptr, &startup.StartupInfo, &info);
+  // Wine reports a child that died before it was initialized (seen here about once in 4,000
+  // starts) as ERROR_INTERNAL_ERROR. Nothing of it ran, so trying again is safe; Windows itself
+  // does not fail this way.
+  BOOL ok = FALSE;
+  for (int attempt = 0; attempt < 3 && !ok; ++attempt) {
+    ok = CreateProcessW(application.c_str(), command_line.data(), nullptr, nullptr, inherit, flags,
+                        req.env ? environment.data() : nullptr, req.cwd ? cwd.c_str() : nullptr,
+                        &startup.StartupInfo, &info);
+    if (!ok && GetLastError() != ERROR_INTERNAL_ERROR) break;
+  }
   int err = ok ? 0 : last_error();
   DeleteProcThreadAttributeList(attributes);
   if (!ok) return ProcessFailure{err, "CreateProcessW"};
