@@ -38,7 +38,8 @@ TEST(Resources, ThousandSequentialSpawnSyncsLeaveNothing) {
   auto before = cptest::open_handles();
   for (int i = 0; i < 1000; ++i) {
     auto r = spawn_sync(kHelper, {"exit", "0"});
-    ASSERT_EQ(r.status, 0) << "spawn " << i << ": " << (r.error ? r.error->message + " step " + r.error->step : "")
+    ASSERT_EQ(r.status, 0) << "spawn " << i << ": "
+                           << (r.error ? r.error->message + " step " + r.error->step : "")
                            << " signal " << r.signal.value_or(0);
   }
   EXPECT_EQ(cptest::zombie_children(), 0);
