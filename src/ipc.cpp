@@ -77,6 +77,10 @@ class Channel::Impl {
       if (received_.size() < kMaxPendingHandles) received_.push_back(std::move(h));
     };
     events.on_read_end = [this](int error) { on_read_end(error); };
+    events.on_protocol_error = [this](const std::string& what) {
+      protocol_error_ = true;
+      emit_error("ERR_IPC_BAD_FRAME", what);
+    };
     transport_ = detail::open_transport(loop, std::move(handle), detail::TransportKind::kIpc,
                                         std::move(events));
     transport_->set_reading(true);
@@ -101,8 +105,12 @@ class Channel::Impl {
   void on_read_end(int error) {
     std::weak_ptr<bool> alive = alive_;
     if (error != 0) {
-      emit_error(errno_name(error), "IPC channel read failed");
-      if (!alive.expired()) close_now();
+      // A bad frame was reported already; the channel closes as after a read error.
+      if (!protocol_error_) emit_error(errno_name(error), "IPC channel read failed");
+      if (alive.expired()) return;
+      bool was_connected = connected_;
+      close_now();
+      if (was_connected) finish_disconnect();
       return;
     }
     // EOF: the peer closed its end.
@@ -367,8 +375,9 @@ class Channel::Impl {
   bool connected_ = true;
   bool closing_ = false;  // disconnect() called: close once the queue is written
   bool referenced_ = true;
-  std::string inbox_;        // bytes after the last newline
-  bool discarding_ = false;  // inside an over-long line: drop until the next newline
+  std::string inbox_;            // bytes after the last newline
+  bool discarding_ = false;      // inside an over-long line: drop until the next newline
+  bool protocol_error_ = false;  // the transport's framing broke (reported as ERR_IPC_BAD_FRAME)
   std::deque<detail::UniqueHandle> received_;  // arrived, not yet claimed by a NODE_HANDLE
   std::deque<Held> held_;
   std::size_t held_bytes_ = 0;
@@ -504,17 +513,20 @@ Channel* parent_channel(Loop& loop) {
   std::lock_guard lock(g_parent_mutex);
   if (g_parent_looked) return g_parent_channel.get();
   g_parent_looked = true;
-  const char* fd_text = std::getenv("NODE_CHANNEL_FD");
-  if (fd_text == nullptr) return nullptr;
+  const char* fd_variable = std::getenv("NODE_CHANNEL_FD");
+  if (fd_variable == nullptr) return nullptr;
+  // A copy: removing the variable may free the environment's string (Windows' C runtime does).
+  const std::string fd_text = fd_variable;
   char* end = nullptr;
-  long fd = std::strtol(fd_text, &end, 10);
+  long fd = std::strtol(fd_text.c_str(), &end, 10);
+  bool valid = end != fd_text.c_str() && *end == '\0' && fd >= 0 && fd <= 1 << 20;
   // Not inherited further, whatever happens next, as a Node child does.
   detail::remove_environment_variable("NODE_CHANNEL_FD");
   detail::remove_environment_variable("NODE_CHANNEL_SERIALIZATION_MODE");
-  if (end == fd_text || *end != '\0' || fd < 0 || fd > 1 << 20) return nullptr;
-  if (detail::adopt_inherited_handle(static_cast<NativeHandle>(fd)) != 0) return nullptr;
-  g_parent_channel =
-      detail::make_channel(loop.impl(), detail::UniqueHandle(static_cast<NativeHandle>(fd)));
+  if (!valid) return nullptr;
+  detail::UniqueHandle channel;
+  if (detail::take_inherited_channel(static_cast<int>(fd), channel) != 0) return nullptr;
+  g_parent_channel = detail::make_channel(loop.impl(), std::move(channel));
   // The channel dies with its loop.
   loop.impl().on_destroy([] {
     std::lock_guard inner(g_parent_mutex);

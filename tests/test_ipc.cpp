@@ -1,12 +1,4 @@
 // The IPC channel and fork(), against the real node binary in both directions.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <fstream>
-
 #include "test_util.hpp"
 
 using namespace childproc;
@@ -16,8 +8,9 @@ namespace js = childproc::json;
 
 namespace {
 
-const std::string kIpcChild = CP_IPC_CHILD;
-const std::string kNodeDir = CP_NODE_DIR;
+using cptest::kIpcChild;
+using cptest::kNode;
+using cptest::kNodeDir;
 
 // The same sequence as tests/node/traffic.js: mixed sizes up to 1 MiB, Unicode, nesting.
 js::Value traffic_message(int i) {
@@ -38,7 +31,7 @@ js::Value traffic_message(int i) {
 
 TEST(IpcNode, CppParentForksANodeChild10000MessagesEachWay) {
   Loop loop;
-  auto child = fork(kNodeDir + "/echo_child.js", {}, {.exec_path = "node"}, loop);
+  auto child = fork(kNodeDir + "/echo_child.js", {}, {.exec_path = kNode}, loop);
   constexpr int kCount = 10000;
   int received = 0;
   bool in_order = true;
@@ -71,7 +64,7 @@ TEST(IpcNode, CppParentForksANodeChild10000MessagesEachWay) {
 
 TEST(IpcNode, NodeChildSendsAndTheCppParentReceivesInOrder) {
   Loop loop;
-  auto child = fork(kNodeDir + "/sender_child.js", {"10000"}, {.exec_path = "node"}, loop);
+  auto child = fork(kNodeDir + "/sender_child.js", {"10000"}, {.exec_path = kNode}, loop);
   int received = 0;
   bool in_order = true;
   child->on_message([&](const js::Value& m, ipc::Handle*) {
@@ -85,92 +78,11 @@ TEST(IpcNode, NodeChildSendsAndTheCppParentReceivesInOrder) {
 }
 
 TEST(IpcNode, NodeParentForksTheCppChild) {
-  auto r = spawn_sync("node", {kNodeDir + "/parent_of_cpp.js", kIpcChild, "10000"},
+  auto r = spawn_sync(kNode, {kNodeDir + "/parent_of_cpp.js", kIpcChild, "10000"},
                       {.timeout = 120s, .max_buffer = 0});
   EXPECT_FALSE(r.error);
   EXPECT_EQ(r.status, 0) << r.std_err;
   EXPECT_EQ(r.std_out, "OK 10000 disconnect exit 0\n") << r.std_err;
-}
-
-int listening_socket(int& port) {
-  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_EQ(listen(s, 8), 0);
-  socklen_t len = sizeof addr;
-  getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len);
-  port = ntohs(addr.sin_port);
-  return s;
-}
-
-TEST(IpcNode, CppParentPassesAListeningSocketToANodeChild) {
-  Loop loop;
-  int port = 0;
-  int server = listening_socket(port);
-  auto child = fork(kNodeDir + "/server_child.js", {}, {.exec_path = "node"}, loop);
-  std::string reply;
-  js::Value report;
-  bool callback_ran = false;
-  child->send("take this server", server, [&](const std::optional<Error>& e) {
-    callback_ran = true;
-    EXPECT_FALSE(e);
-  });
-  close(server);  // the channel sent its own duplicate
-  child->on_message([&](const js::Value& m, ipc::Handle*) {
-    report = m;
-    // Connect to the port the Node child now serves, read its greeting.
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    char buf[64];
-    ssize_t n;
-    while ((n = read(c, buf, sizeof buf)) > 0)
-      reply.append(buf, static_cast<std::size_t>(n));
-    close(c);
-    child->disconnect();
-  });
-  cptest::run_with_watchdog(loop, 30s);
-  EXPECT_TRUE(callback_ran);
-  EXPECT_EQ(reply, "hello from node");
-  ASSERT_TRUE(report.is_object());
-  EXPECT_EQ(report.find("msg")->as_string(), "take this server");
-  EXPECT_EQ(report.find("type")->as_string(), "Server");
-}
-
-TEST(IpcNode, MessagesSentWhileAHandleAwaitsItsAckKeepTheirOrder) {
-  Loop loop;
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  auto child = fork(kNodeDir + "/order_child.js", {}, {.exec_path = "node"}, loop);
-  std::vector<bool> returned;
-  returned.push_back(child->send("one"));
-  returned.push_back(child->send("two", sv[0]));
-  returned.push_back(child->send("three"));  // held until the ACK: the first held says true
-  returned.push_back(child->send("four"));   // later ones say false, as in Node
-  child->send("done");
-  close(sv[0]);
-  close(sv[1]);
-  js::Value report;
-  child->on_message([&](const js::Value& m, ipc::Handle*) { report = m; });
-  cptest::run_with_watchdog(loop, 30s);
-  EXPECT_EQ(returned, (std::vector<bool>{true, true, true, false}));
-  EXPECT_EQ(js::stringify(report), R"([{"m":"one","handle":null},{"m":"two","handle":"Socket"},)"
-                                   R"({"m":"three","handle":null},{"m":"four","handle":null}])");
-}
-
-TEST(IpcNode, NodeParentPassesASocketToTheCppChild) {
-  auto r = spawn_sync("node", {kNodeDir + "/handle_parent.js", kIpcChild}, {.timeout = 30s});
-  EXPECT_EQ(r.status, 0) << r.std_err;
-  js::Value out = js::parse(r.std_out);
-  EXPECT_EQ(out.find("received")->as_string(), "hello from C++");
-  EXPECT_EQ(out.find("report")->find("got")->as_string(), "net.Socket");
-  EXPECT_EQ(out.find("report")->find("wrote")->as_bool(), true);
-  EXPECT_EQ(out.find("report")->find("msg")->find("note")->as_string(), "a socket");
 }
 
 TEST(Ipc, ChildSideVariablesAreRemoved) {
@@ -179,6 +91,7 @@ TEST(Ipc, ChildSideVariablesAreRemoved) {
   js::Value got;
   child->on_message([&](const js::Value& m, ipc::Handle*) { got = m; });
   cptest::run_with_watchdog(loop);
+  ASSERT_TRUE(got.is_object()) << "no report from the child";
   EXPECT_TRUE(got.find("fd_env")->is_null());
   EXPECT_TRUE(got.find("mode_env")->is_null());
 }
@@ -253,7 +166,7 @@ TEST(Ipc, SendReturnsFalseUnderBackpressure) {
     ++sent;
   EXPECT_LT(sent, 1000);
   EXPECT_GE(child->channel()->write_queue_size(), 128u * 1024);
-  child->kill(SIGKILL);
+  child->kill("SIGKILL");
   cptest::run_with_watchdog(loop);
 }
 
@@ -293,12 +206,11 @@ TEST(Ipc, ABurstArrivesInOrderAndEverySendCallbackRunsInOrder) {
 
 TEST(Ipc, BadInputGivesAnErrorAndTheChannelGoesOn) {
   Loop loop;
-  // Invalid JSON, an over-deep document, an empty line, then valid messages.
-  std::string deep(600, '[');
-  auto child = spawn("/bin/sh",
-                     {"-c", "printf 'not json\\n' >&3; printf '" + deep +
-                                "\\n' >&3; printf '\\n' >&3; "
-                                "printf '{\"ok\":1}\\n{\"part\":' >&3; printf '\"ial\"}\\n' >&3"},
+  // Invalid JSON, an over-deep document, an empty line, then valid messages, one split across
+  // two writes.
+  auto child = spawn(kHelper,
+                     {"channel-write", "3", "line:not json", "line:" + std::string(600, '['),
+                      "line:", "line:{\"ok\":1}", "text:{\"part\":", "line:\"ial\"}"},
                      {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
   std::vector<std::string> errors, messages;
   child->on_error([&](const Error& e) { errors.push_back(e.code); });
@@ -308,30 +220,23 @@ TEST(Ipc, BadInputGivesAnErrorAndTheChannelGoesOn) {
   EXPECT_EQ(errors, (std::vector<std::string>{"ERR_IPC_BAD_MESSAGE", "ERR_IPC_BAD_MESSAGE",
                                               "ERR_IPC_BAD_MESSAGE"}));
   EXPECT_EQ(messages, (std::vector<std::string>{R"({"ok":1})", R"({"part":"ial"})"}));
-}
-
-long peak_rss_kib() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
+  EXPECT_EQ(child->exit_code(), 0);
 }
 
 TEST(Ipc, AnEndlessLineIsAnErrorAndTheNextLineStillArrives) {
   Loop loop;
   // 80 MB without a newline (over the default 64 MiB limit), then a valid message.
-  auto child = spawn("/bin/sh",
-                     {"-c",
-                      "head -c 80000000 /dev/zero | tr '\\0' a >&3; "
-                      "printf '\\n{\"after\":true}\\n' >&3"},
-                     {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
+  auto child =
+      spawn(kHelper, {"channel-write", "3", "fill:80000000:a", "line:", "line:{\"after\":true}"},
+            {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
   std::vector<std::string> errors, messages;
   child->on_error([&](const Error& e) { errors.push_back(e.code); });
   child->on_message(
       [&](const js::Value& m, ipc::Handle*) { messages.push_back(js::stringify(m)); });
-  cptest::run_with_watchdog(loop, 60s);
+  cptest::run_with_watchdog(loop, 120s);
   EXPECT_EQ(errors, std::vector<std::string>{"ERR_IPC_MESSAGE_TOO_LARGE"});
   EXPECT_EQ(messages, std::vector<std::string>{R"({"after":true})"});
+  EXPECT_EQ(child->exit_code(), 0);
 }
 
 TEST(Ipc, OpeningAChannelOnAnInvalidHandleThrowsAtTheCall) {
@@ -343,66 +248,6 @@ TEST(Ipc, OpeningAChannelOnAnInvalidHandleThrowsAtTheCall) {
     EXPECT_EQ(e.error().code, "EBADF");
     EXPECT_NE(std::string(e.what()).find("ipc::Channel::open"), std::string::npos) << e.what();
   }
-}
-
-TEST(Ipc, MemoryStaysBoundedByTheConfiguredLimit) {
-  // A channel with a 1 MiB limit over a socket pair whose other end a child floods with 300 MB
-  // and no newline: our peak memory must grow by a small multiple of the limit, not by 300 MB
-  // (a margin that holds under sanitizers' shadow memory too).
-  Loop loop;
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  ASSERT_EQ(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);  // ours only: the child writes blocking
-  long before = peak_rss_kib();
-  auto owned = ipc::Channel::open(loop, sv[0], {.max_message_bytes = 1024 * 1024});
-  ipc::Channel& channel = *owned;
-  std::vector<std::string> errors, messages;
-  channel.on_error([&](const Error& e) { errors.push_back(e.code); });
-  channel.on_message([&](const js::Value& m, ipc::Handle*) {
-    messages.push_back(js::stringify(m));
-    channel.disconnect();
-  });
-  auto child = spawn("/bin/sh",
-                     {"-c",
-                      "head -c 300000000 /dev/zero | tr '\\0' a >&3; "
-                      "printf '\\n{\"after\":true}\\n' >&3"},
-                     {.stdio = {"pipe", "pipe", "pipe", sv[1]}}, loop);
-  close(sv[1]);
-  cptest::run_with_watchdog(loop, 60s);
-  EXPECT_EQ(errors, std::vector<std::string>{"ERR_IPC_MESSAGE_TOO_LARGE"});
-  EXPECT_EQ(messages, std::vector<std::string>{R"({"after":true})"});
-  EXPECT_EQ(child->exit_code(), 0);  // the writer really wrote everything
-  EXPECT_LT(peak_rss_kib() - before, 64 * 1024);
-}
-
-// A peer that sends NODE_HANDLE without a descriptor, millions of times, and never reads our
-// NACKs: the replies it owes us a read of are bounded (1 MiB by default); past that it is failed
-// with a clear error and the channel closes. Before the bound, 4 million grew us by ~120 MiB.
-TEST(Ipc, APeerThatNeverReadsItsRepliesIsFailedAndMemoryStaysBounded) {
-  Loop loop;
-  long before = peak_rss_kib();
-  auto child = spawn(kHelper, {"handle-flood", "3", "4000000"},
-                     {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
-  std::vector<std::string> errors;
-  bool disconnected = false;
-  child->on_error([&](const Error& e) { errors.push_back(e.code + ": " + e.message); });
-  child->on_disconnect([&] { disconnected = true; });
-  std::string out;
-  child->std_out()->on_data([&](std::string_view d) { out.append(d); });
-  cptest::run_with_watchdog(loop, 60s);
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].rfind("ERR_IPC_PEER_NOT_READING: the IPC peer left ", 0), 0u) << errors[0];
-  EXPECT_TRUE(disconnected);
-  EXPECT_EQ(out.rfind("stopped after ", 0), 0u) << out;  // it was cut off, not served forever
-  EXPECT_EQ(child->exit_code(), 0);
-  long grown_kib = peak_rss_kib() - before;
-  std::cout << "[ figures  ] peak memory growth under the flood: " << grown_kib << " KiB; peer "
-            << out;
-#ifdef CP_SANITIZED
-  EXPECT_LT(grown_kib, 96 * 1024);  // ASan's quarantine keeps freed blocks alive for a while
-#else
-  EXPECT_LT(grown_kib, 16 * 1024);  // unbounded: ~123 MiB
-#endif
 }
 
 TEST(Fork, StdioVariantsAllCarryIpcAndArraysMustHaveIt) {

@@ -45,6 +45,18 @@ inline const std::string kChdirStep = "chdir";
 inline const std::string kPathListSeparator = ":";
 #endif
 
+// The IPC peers: our C++ child (tests/helpers/cp_ipc_child.cpp), and Node with the scripts in
+// tests/node (on Windows node.exe, which .ci/win32 installs, run under Wine as everything is).
+#ifdef _WIN32
+inline const std::string kIpcChild = std::filesystem::absolute(CP_IPC_CHILD).string();
+inline const std::string kNode = std::filesystem::absolute(CP_NODE).string();
+inline const std::string kNodeDir = std::filesystem::absolute(CP_NODE_DIR).string();
+#else
+inline const std::string kIpcChild = CP_IPC_CHILD;
+inline const std::string kNode = CP_NODE;
+inline const std::string kNodeDir = CP_NODE_DIR;
+#endif
+
 // Sets a variable of this process's environment (which children inherit).
 inline void set_env(const char* name, const char* value) {
 #ifdef _WIN32

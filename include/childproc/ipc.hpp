@@ -1,5 +1,6 @@
 // The IPC channel, wire-compatible with Node's: one JSON.stringify(message) + "\n" per message
-// over a socket pair, handles passed with SCM_RIGHTS under Node's NODE_HANDLE protocol.
+// over a socket pair (on Windows a named pipe carrying libuv's frames), handles passed with
+// SCM_RIGHTS under Node's NODE_HANDLE protocol.
 //
 // Parent side: ChildProcess::send()/on_message() (after fork(), or an "ipc" stdio slot).
 // Child side:  childproc::ipc::parent_channel() — what process.send/process.on('message') are
@@ -60,8 +61,9 @@ struct ChannelLimits {
 
 class Channel {
  public:
-  // Node's protocol over a connected stream socket of the caller's (a Unix socket on POSIX),
-  // which the channel then owns. Throws SystemError when the socket cannot be readied.
+  // Node's protocol over a connected stream socket of the caller's (a Unix socket on POSIX; on
+  // Windows an overlapped named pipe handle, spoken in libuv's frames), which the channel then
+  // owns. Throws SystemError when the socket cannot be readied.
   static std::unique_ptr<Channel> open(Loop& loop, NativeHandle connected_socket,
                                        ChannelLimits limits = {});
 

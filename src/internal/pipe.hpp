@@ -47,5 +47,9 @@ int duplicate_handle(NativeHandle handle, UniqueHandle& out);
 // Readies a channel inherited from the parent (NODE_CHANNEL_FD) or given by the caller:
 // close-on-exec and non-blocking. 0 or an errno.
 int adopt_inherited_handle(NativeHandle handle);
+// The channel the parent handed us as fd number `fd` (NODE_CHANNEL_FD), readied as above, into
+// `out`: on POSIX that descriptor; on Windows the C runtime fd's OS handle, taken from the C
+// runtime (its fd is closed, our handle stays). 0 or an errno.
+int take_inherited_channel(int fd, UniqueHandle& out);
 
 }  // namespace childproc::detail

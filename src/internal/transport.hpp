@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "internal/handle.hpp"
@@ -32,6 +33,9 @@ class Transport {
     std::function<void(UniqueHandle)> on_handle;
     // Reading is over: 0 at end of stream, else the OS error. Nothing is read after it.
     std::function<void(int error)> on_read_end;
+    // The peer broke the transport's own framing (Windows' IPC frames): what was wrong, with its
+    // offset. on_read_end follows, unless this callback destroyed the transport.
+    std::function<void(const std::string& what)> on_protocol_error;
   };
   // 0, the OS error, or os::kECANCELED when the transport was destroyed first. Always called
   // from the loop after write() has returned, in the order of the writes, even once the

@@ -190,6 +190,12 @@ int adopt_inherited_handle(int fd) {
   return set_nonblocking(fd);
 }
 
+int take_inherited_channel(int fd, UniqueHandle& out) {
+  if (int err = adopt_inherited_handle(fd); err != 0) return err;
+  out.reset(fd);
+  return 0;
+}
+
 int shutdown_write(int fd) {
   return ::shutdown(fd, SHUT_WR) == 0 ? 0 : errno;
 }

@@ -8,6 +8,7 @@ namespace childproc::detail::os {
 
 inline constexpr int kEACCES = EACCES;
 inline constexpr int kEAGAIN = EAGAIN;
+inline constexpr int kEBADF = EBADF;
 inline constexpr int kECANCELED = ECANCELED;
 inline constexpr int kEINVAL = EINVAL;
 inline constexpr int kEMFILE = EMFILE;

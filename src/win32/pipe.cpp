@@ -6,6 +6,7 @@
 // spawn_sync() speaks readiness (wait_for_io, read_some, write_some); here that is built on
 // overlapped I/O with one read and one write in flight per pipe, their state kept per thread
 // (a sync call runs on one thread) and dropped when the pipe is closed.
+#include <io.h>
 #include <windows.h>
 
 #include <atomic>
@@ -125,9 +126,6 @@ void close_handle(NativeHandle handle) noexcept {
 }
 
 int make_pipe(PipeDirection direction, PipePair& out) {
-  // Node's Windows channel (libuv's framing on a named pipe) is not written yet: an "ipc" slot
-  // is refused here, at the call, rather than half-working.
-  if (direction == PipeDirection::kIpc) return translate_error(ERROR_NOT_SUPPORTED);
   static std::atomic<unsigned> counter{0};
   std::wstring name = L"\\\\.\\pipe\\childproc-" + std::to_wstring(GetCurrentProcessId()) + L"-" +
                       std::to_wstring(counter.fetch_add(1)) + L"-" +
@@ -146,7 +144,11 @@ int make_pipe(PipeDirection direction, PipePair& out) {
       PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT, 1, kPipeBuffer, kPipeBuffer, 0, nullptr);
   if (server == INVALID_HANDLE_VALUE) return last_error();
   out.parent.reset(native(server));
-  HANDLE client = CreateFileW(name.c_str(), client_access, 0, nullptr, OPEN_EXISTING, 0, nullptr);
+  // The channel's child end is overlapped, as libuv makes it: a libuv child (Node) refuses an
+  // IPC pipe it cannot do overlapped I/O on.
+  DWORD client_flags = direction == PipeDirection::kIpc ? FILE_FLAG_OVERLAPPED : 0;
+  HANDLE client =
+      CreateFileW(name.c_str(), client_access, 0, nullptr, OPEN_EXISTING, client_flags, nullptr);
   if (client == INVALID_HANDLE_VALUE) return last_error();
   out.child.reset(native(client));
   // The client is already there: the connection completes at once.
@@ -271,8 +273,24 @@ int duplicate_handle(NativeHandle handle, UniqueHandle& out) {
   return 0;
 }
 
-int adopt_inherited_handle(NativeHandle) {
-  return translate_error(ERROR_NOT_SUPPORTED);  // the Win32 IPC channel is not written yet
+int adopt_inherited_handle(NativeHandle handle) {
+  // Nothing to ready (a handle is never inherited unless a spawn lists it); only check it.
+  DWORD flags;
+  if (handle == kInvalidNativeHandle || !GetHandleInformation(os_handle(handle), &flags))
+    return os::kEBADF;
+  return 0;
+}
+
+int take_inherited_channel(int fd, UniqueHandle& out) {
+  intptr_t crt_handle = _get_osfhandle(fd);
+  if (crt_handle == -1 || crt_handle == -2) return os::kEBADF;
+  HANDLE copy = nullptr;
+  if (!DuplicateHandle(GetCurrentProcess(), reinterpret_cast<HANDLE>(crt_handle),
+                       GetCurrentProcess(), &copy, 0, FALSE, DUPLICATE_SAME_ACCESS))
+    return last_error();
+  _close(fd);  // the C runtime forgets the fd, and the inheritable original goes with it
+  out.reset(native(copy));
+  return 0;
 }
 
 }  // namespace childproc::detail

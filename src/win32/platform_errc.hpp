@@ -8,6 +8,7 @@ namespace childproc::detail::os {
 
 inline constexpr int kEACCES = 4092;
 inline constexpr int kEAGAIN = 4088;
+inline constexpr int kEBADF = 4083;
 inline constexpr int kECANCELED = 4081;
 inline constexpr int kEINVAL = 4071;
 inline constexpr int kEMFILE = 4066;

@@ -4,6 +4,8 @@
 // transport looks at its own two operations, so a packet that finds nothing new is harmless.
 // On destruction, operations still in flight are cancelled and waited for before their
 // buffers go; their packets then find no watch and are dropped by the loop.
+// The IPC channel's pipe carries libuv's frames (internal/ipc_frame.hpp) both ways, as a Node
+// peer on Windows expects: each write() is one frame, and reads are unframed before delivery.
 #include <windows.h>
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "internal/errc.hpp"
+#include "internal/ipc_frame.hpp"
 #include "internal/poller.hpp"
 #include "internal/transport.hpp"
 #include "win32_util.hpp"
@@ -29,8 +32,12 @@ bool is_pipe_gone(DWORD error) {
 
 class OverlappedTransport final : public Transport {
  public:
-  OverlappedTransport(LoopCore& loop, UniqueHandle handle, Events events)
-      : loop_(loop), handle_(std::move(handle)), events_(std::move(events)), completions_(loop) {
+  OverlappedTransport(LoopCore& loop, UniqueHandle handle, TransportKind kind, Events events)
+      : loop_(loop),
+        handle_(std::move(handle)),
+        events_(std::move(events)),
+        framed_(kind == TransportKind::kIpc),
+        completions_(loop) {
     watch_ = loop_.watch(kInvalidNativeHandle, 0, [this](unsigned) { on_completion(); });
     // Completions of this handle arrive at the loop's port under this transport's watch.
     if (CreateIoCompletionPort(os_handle(handle_.get()), os_handle(loop_.backend_fd()),
@@ -58,10 +65,17 @@ class OverlappedTransport final : public Transport {
   }
 
   void write(std::string_view bytes, WriteDone done, NativeHandle) override {
-    if (write_error_ != 0 || associate_error_ != 0) {
-      int error = write_error_ != 0 ? write_error_ : associate_error_;
+    int error = write_error_ != 0 ? write_error_ : associate_error_;
+    // A frame says its length in 32 bits.
+    if (error == 0 && framed_ && bytes.size() > 0xffffffffu) error = os::kEINVAL;
+    if (error != 0) {
       loop_.next_tick([done = std::move(done), error] { done(error); });
       return;
+    }
+    std::string frame;
+    if (framed_ && !bytes.empty()) {
+      ipc_frame::append_frame(frame, bytes);
+      bytes = frame;
     }
     completions_.add(bytes.size(), std::move(done));
     if (bytes.empty()) {
@@ -149,8 +163,8 @@ class OverlappedTransport final : public Transport {
       read_pending_ = false;
       if (GetOverlappedResult(h, &read_ov_, &n, FALSE)) {
         if (n > 0) {
-          events_.on_data(std::string_view(read_buffer_.data(), n));
-          if (alive.expired()) return;
+          deliver(std::string_view(read_buffer_.data(), n));
+          if (alive.expired() || read_done_) return;
         }
         start_read();
       } else {
@@ -159,6 +173,34 @@ class OverlappedTransport final : public Transport {
       }
     }
     update_watch();
+  }
+
+  // Bytes read: as they are, or unframed. May destroy this transport.
+  void deliver(std::string_view bytes) {
+    if (!framed_) {
+      events_.on_data(bytes);
+      return;
+    }
+    std::weak_ptr<bool> alive = alive_;
+    for (;;) {
+      ipc_frame::FrameReader::Piece piece = frames_.next(bytes);
+      switch (piece.kind) {
+        case ipc_frame::FrameReader::Piece::Kind::kNeedMore:
+          return;
+        case ipc_frame::FrameReader::Piece::Kind::kData:
+          events_.on_data(piece.bytes);
+          break;
+        case ipc_frame::FrameReader::Piece::Kind::kSocket:
+          break;  // sockets are not taken over yet: the message's NODE_HANDLE is answered NACK
+        case ipc_frame::FrameReader::Piece::Kind::kError:
+          // The stream cannot be followed past a bad frame: reading ends with the reason.
+          if (events_.on_protocol_error) events_.on_protocol_error(piece.error);
+          if (alive.expired()) return;
+          end_reading(ERROR_INVALID_DATA);
+          return;
+      }
+      if (alive.expired()) return;
+    }
   }
 
   void end_reading(DWORD error) {
@@ -185,6 +227,8 @@ class OverlappedTransport final : public Transport {
   LoopCore& loop_;
   UniqueHandle handle_;
   Events events_;
+  bool framed_;
+  ipc_frame::FrameReader frames_;
   std::uint64_t watch_ = 0;
   int associate_error_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -205,9 +249,9 @@ class OverlappedTransport final : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> open_transport(LoopCore& loop, UniqueHandle handle, TransportKind,
+std::unique_ptr<Transport> open_transport(LoopCore& loop, UniqueHandle handle, TransportKind kind,
                                           Transport::Events events) {
-  return std::make_unique<OverlappedTransport>(loop, std::move(handle), std::move(events));
+  return std::make_unique<OverlappedTransport>(loop, std::move(handle), kind, std::move(events));
 }
 
 }  // namespace childproc::detail

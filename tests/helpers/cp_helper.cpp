@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -137,6 +138,39 @@ bool start_self(const std::vector<std::string>& args) {
   return true;
 }
 #endif
+
+// Writes to the IPC channel a parent handed over as fd `fd`, as that platform's Node would: on
+// Windows each write is one libuv frame (a 16-byte little-endian header, written out here by
+// hand, not by the library) and goes out as overlapped I/O, since the channel's pipe is
+// overlapped; elsewhere bytes as they are. `framed` false writes raw bytes, bad frames included.
+void channel_write(int fd, const std::string& bytes, bool framed) {
+#ifdef _WIN32
+  std::string out;
+  if (framed) {
+    auto le32 = [&out](std::uint32_t v) {
+      for (int i = 0; i < 4; ++i)
+        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    };
+    le32(bytes.empty() ? 0 : 1);
+    le32(0);
+    le32(static_cast<std::uint32_t>(bytes.size()));
+    le32(0);
+  }
+  out += bytes;
+  HANDLE h = reinterpret_cast<HANDLE>(_get_osfhandle(fd));
+  OVERLAPPED ov{};
+  ov.hEvent = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  DWORD n = 0;
+  bool ok = WriteFile(h, out.data(), static_cast<DWORD>(out.size()), nullptr, &ov) ||
+            GetLastError() == ERROR_IO_PENDING;
+  ok = ok && GetOverlappedResult(h, &ov, &n, TRUE) && n == out.size();
+  CloseHandle(ov.hEvent);
+  if (!ok) std::exit(3);
+#else
+  (void)framed;
+  write_all(fd, bytes.data(), bytes.size());
+#endif
+}
 
 // The arguments as the OS handed them over: on Windows, CommandLineToArgvW of the raw command
 // line (what a quoting bug would show), elsewhere argv itself.
@@ -269,6 +303,37 @@ int run_posix_only(const std::vector<std::string>& a) {
 int run(const std::vector<std::string>& a) {
   const std::string& cmd = a.at(0);
   if (cmd == "exit") return std::atoi(a.at(1).c_str());
+  // Pieces written in order to the IPC channel FD: "line:TEXT" (TEXT and a newline),
+  // "text:TEXT" (no newline), "fill:N:C" (N bytes C, in 64 KiB writes), "hex:HEX" (raw bytes, never
+  // framed).
+  if (cmd == "channel-write") {
+    int fd = std::atoi(a.at(1).c_str());
+    for (std::size_t i = 2; i < a.size(); ++i) {
+      const std::string& piece = a[i];
+      if (piece.rfind("line:", 0) == 0) {
+        channel_write(fd, piece.substr(5) + "\n", true);
+      } else if (piece.rfind("text:", 0) == 0) {
+        channel_write(fd, piece.substr(5), true);
+      } else if (piece.rfind("fill:", 0) == 0) {
+        std::size_t colon = piece.find(':', 5);
+        long long left = std::atoll(piece.substr(5, colon - 5).c_str());
+        const std::string chunk(64 * 1024, piece.at(colon + 1));
+        for (; left > 0; left -= static_cast<long long>(chunk.size()))
+          channel_write(fd,
+                        chunk.substr(0, static_cast<std::size_t>(std::min<long long>(left, 65536))),
+                        true);
+      } else if (piece.rfind("hex:", 0) == 0) {
+        std::string bytes;
+        for (std::size_t k = 4; k + 1 < piece.size(); k += 2)
+          bytes.push_back(static_cast<char>(std::stoi(piece.substr(k, 2), nullptr, 16)));
+        channel_write(fd, bytes, false);
+      } else {
+        std::cerr << "cp_helper: bad channel-write piece " << piece << "\n";
+        return 2;
+      }
+    }
+    return 0;
+  }
   if (cmd == "env") {
     const char* v = getenv(a.at(1).c_str());
     say(v ? std::string(v) : std::string("<unset>"));

@@ -3,7 +3,11 @@
 //   env          report what NODE_CHANNEL_* look like once the channel is open, then disconnect
 //   internal     send an internal NODE_ message, then a normal one, then disconnect
 //   recv-handle  write "hello from C++" into a received socket, report, disconnect
-#include <unistd.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#else
+#include <sys/socket.h>
+#endif
 
 #include <childproc/childproc.hpp>
 #include <cstdlib>
@@ -44,8 +48,13 @@ int main(int argc, char** argv) {
     parent->on_message([parent](const json::Value& m, childproc::ipc::Handle* h) {
       if (h == nullptr) return;
       std::string hello = "hello from C++";
-      bool wrote = write(h->native_handle(), hello.data(), hello.size()) ==
+#ifdef _WIN32
+      bool wrote = ::send(static_cast<SOCKET>(h->native_handle()), hello.data(),
+                          static_cast<int>(hello.size()), 0) == static_cast<int>(hello.size());
+#else
+      bool wrote = ::send(h->native_handle(), hello.data(), hello.size(), 0) ==
                    static_cast<ssize_t>(hello.size());
+#endif
       parent->send(json::Value::object({{"got", h->type()}, {"msg", m}, {"wrote", wrote}}));
       parent->disconnect();
     });
