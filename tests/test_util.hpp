@@ -154,6 +154,30 @@ inline bool exits_within(int pid, std::chrono::milliseconds limit) {
 #endif
 }
 
+// Whether the process `pid` is running now.
+inline bool process_alive(int pid) {
+  return !exits_within(pid, std::chrono::milliseconds(0));
+}
+
+// This process's id.
+inline int current_pid() {
+#ifdef _WIN32
+  return static_cast<int>(GetCurrentProcessId());
+#else
+  return static_cast<int>(getpid());
+#endif
+}
+
+// What a job's exit looks like once it called std::abort(): a signal on POSIX; on Windows the C
+// runtime's abort() exits with code 3.
+#ifdef _WIN32
+inline const std::string kAbortedExit = "code 3";
+inline const std::string kExeSuffix = ".exe";
+#else
+inline const std::string kAbortedExit = "signal SIGABRT";
+inline const std::string kExeSuffix = "";
+#endif
+
 // Ends the process `pid` (not necessarily our child) at once.
 inline void kill_pid(int pid) {
 #ifdef _WIN32

@@ -1,6 +1,11 @@
 // The executable job tests fork: it registers the test jobs and enters the job runtime.
-#include <signal.h>
+#ifdef _WIN32
+#include <process.h>
+#define getpid _getpid
+#else
 #include <unistd.h>
+#endif
+#include <signal.h>
 
 #include <childproc/childproc.hpp>
 #include <chrono>
