@@ -66,7 +66,8 @@ void ChildProcess::start(Starter& starter) {
     if (!launched.parent_ends[i]) continue;
     if (plan.stdio[i].kind == Stdio::Kind::kIpc) {
       // The channel counts toward 'close' like a readable pipe: its EOF is one of the closes.
-      channel_ = detail::make_channel(core, std::move(launched.parent_ends[i]));
+      channel_ =
+          detail::make_channel(core, std::move(launched.parent_ends[i]), {}, launched.process.pid);
       connected_ = true;
       ++closes_needed_;
       channel_->on_close([this] { on_stream_closed(); });

@@ -68,7 +68,7 @@ Handle::~Handle() {
 
 class Channel::Impl {
  public:
-  Impl(detail::LoopCore& loop, detail::UniqueHandle handle, ChannelLimits limits)
+  Impl(detail::LoopCore& loop, detail::UniqueHandle handle, ChannelLimits limits, int peer_pid)
       : loop_(loop), limits_(limits) {
     detail::Transport::Events events;
     events.on_data = [this](std::string_view data) { on_data(data); };
@@ -82,7 +82,7 @@ class Channel::Impl {
       emit_error("ERR_IPC_BAD_FRAME", what);
     };
     transport_ = detail::open_transport(loop, std::move(handle), detail::TransportKind::kIpc,
-                                        std::move(events));
+                                        std::move(events), peer_pid);
     transport_->set_reading(true);
     update_ref();
   }
@@ -526,7 +526,8 @@ Channel* parent_channel(Loop& loop) {
   if (!valid) return nullptr;
   detail::UniqueHandle channel;
   if (detail::take_inherited_channel(static_cast<int>(fd), channel) != 0) return nullptr;
-  g_parent_channel = detail::make_channel(loop.impl(), std::move(channel));
+  g_parent_channel =
+      detail::make_channel(loop.impl(), std::move(channel), {}, detail::parent_process_id());
   // The channel dies with its loop.
   loop.impl().on_destroy([] {
     std::lock_guard inner(g_parent_mutex);
@@ -540,9 +541,9 @@ Channel* parent_channel(Loop& loop) {
 namespace detail {
 
 std::unique_ptr<ipc::Channel> make_channel(LoopCore& loop, UniqueHandle handle,
-                                           ipc::ChannelLimits limits) {
+                                           ipc::ChannelLimits limits, int peer_pid) {
   return std::make_unique<ipc::Channel>(
-      std::make_unique<ipc::Channel::Impl>(loop, std::move(handle), limits));
+      std::make_unique<ipc::Channel::Impl>(loop, std::move(handle), limits, peer_pid));
 }
 
 }  // namespace detail

@@ -1,12 +1,15 @@
 // Nothing leaks, POSIX's part: zombies of a destroyed loop's child, the fork and posix_spawn
-// paths, signal state, a host's SIGCHLD handler.
+// paths, signal state, a host's SIGCHLD handler, and the IPC channel's memory bounds (measured
+// through /proc).
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -14,7 +17,9 @@
 #include "test_util.hpp"
 
 using namespace childproc;
+using namespace std::chrono_literals;
 using cptest::kHelper;
+namespace js = childproc::json;
 
 namespace {
 
@@ -162,6 +167,71 @@ TEST(PortableBackend, AHostSigchldHandlerKeepsWorkingForItsOwnChildren) {
   sigaction(SIGCHLD, &previous, nullptr);
   close(host_pipe[0]);
   close(host_pipe[1]);
+}
+
+long peak_rss_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+TEST(Ipc, MemoryStaysBoundedByTheConfiguredLimit) {
+  // A channel with a 1 MiB limit over a socket pair whose other end a child floods with 300 MB
+  // and no newline: our peak memory must grow by a small multiple of the limit, not by 300 MB
+  // (a margin that holds under sanitizers' shadow memory too).
+  Loop loop;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  ASSERT_EQ(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);  // ours only: the child writes blocking
+  long before = peak_rss_kib();
+  auto owned = ipc::Channel::open(loop, sv[0], {.max_message_bytes = 1024 * 1024});
+  ipc::Channel& channel = *owned;
+  std::vector<std::string> errors, messages;
+  channel.on_error([&](const Error& e) { errors.push_back(e.code); });
+  channel.on_message([&](const js::Value& m, ipc::Handle*) {
+    messages.push_back(js::stringify(m));
+    channel.disconnect();
+  });
+  auto child =
+      spawn(kHelper, {"channel-write", "3", "fill:300000000:a", "line:", "line:{\"after\":true}"},
+            {.stdio = {"pipe", "pipe", "pipe", sv[1]}}, loop);
+  close(sv[1]);
+  cptest::run_with_watchdog(loop, 60s);
+  EXPECT_EQ(errors, std::vector<std::string>{"ERR_IPC_MESSAGE_TOO_LARGE"});
+  EXPECT_EQ(messages, std::vector<std::string>{R"({"after":true})"});
+  EXPECT_EQ(child->exit_code(), 0);  // the writer really wrote everything
+  EXPECT_LT(peak_rss_kib() - before, 64 * 1024);
+}
+
+// A peer that sends NODE_HANDLE without a descriptor, millions of times, and never reads our
+// NACKs: the replies it owes us a read of are bounded (1 MiB by default); past that it is failed
+// with a clear error and the channel closes. Before the bound, 4 million grew us by ~120 MiB.
+TEST(Ipc, APeerThatNeverReadsItsRepliesIsFailedAndMemoryStaysBounded) {
+  Loop loop;
+  long before = peak_rss_kib();
+  auto child = spawn(kHelper, {"handle-flood", "3", "4000000"},
+                     {.stdio = {"pipe", "pipe", "pipe", "ipc"}}, loop);
+  std::vector<std::string> errors;
+  bool disconnected = false;
+  child->on_error([&](const Error& e) { errors.push_back(e.code + ": " + e.message); });
+  child->on_disconnect([&] { disconnected = true; });
+  std::string out;
+  child->std_out()->on_data([&](std::string_view d) { out.append(d); });
+  cptest::run_with_watchdog(loop, 60s);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].rfind("ERR_IPC_PEER_NOT_READING: the IPC peer left ", 0), 0u) << errors[0];
+  EXPECT_TRUE(disconnected);
+  EXPECT_EQ(out.rfind("stopped after ", 0), 0u) << out;  // it was cut off, not served forever
+  EXPECT_EQ(child->exit_code(), 0);
+  long grown_kib = peak_rss_kib() - before;
+  std::cout << "[ figures  ] peak memory growth under the flood: " << grown_kib << " KiB; peer "
+            << out;
+#ifdef CP_SANITIZED
+  EXPECT_LT(grown_kib, 96 * 1024);  // ASan's quarantine keeps freed blocks alive for a while
+#else
+  EXPECT_LT(grown_kib, 16 * 1024);  // unbounded: ~123 MiB
+#endif
 }
 
 }  // namespace

@@ -62,8 +62,8 @@ struct ChannelLimits {
 class Channel {
  public:
   // Node's protocol over a connected stream socket of the caller's (a Unix socket on POSIX; on
-  // Windows an overlapped named pipe handle, spoken in libuv's frames), which the channel then
-  // owns. Throws SystemError when the socket cannot be readied.
+  // Windows an overlapped named pipe handle, spoken in libuv's frames, whose sockets go to the
+  // process at the pipe's other end), which the channel then owns. Throws SystemError when the socket cannot be readied.
   static std::unique_ptr<Channel> open(Loop& loop, NativeHandle connected_socket,
                                        ChannelLimits limits = {});
 
@@ -78,9 +78,9 @@ class Channel {
   // Queues one message. Returns false once 128 KiB or more waits to be written (Node's rule), or
   // when the channel is closed (the callback, or else an 'error', gets ERR_IPC_CHANNEL_CLOSED).
   bool send(const json::Value& message, SendCallback callback = {});
-  // With a socket (a TCP or Unix stream socket, listening or connected): sent as Node's
-  // NODE_HANDLE; later sends wait until the peer acknowledges it. The socket is duplicated; the
-  // caller keeps its own.
+  // With a socket (a TCP or Unix stream socket, listening or connected; on Windows a TCP
+  // SOCKET): sent as Node's NODE_HANDLE; later sends wait until the peer acknowledges it. The
+  // socket is duplicated; the caller keeps its own.
   bool send(const json::Value& message, NativeHandle socket, SendCallback callback = {});
 
   // Closes the channel once queued messages are written; 'disconnect' follows. A second call

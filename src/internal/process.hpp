@@ -93,6 +93,8 @@ void unwatch_exit(LoopCore& loop, std::uint64_t watch);
 // Waits for exit without blocking forever later: hands a still-running process to a reaper that
 // collects it when it exits (on a later start_process() or reap_orphans() call).
 void abandon_process(int pid, UniqueHandle handle);
+// The id of the process that started this one (-1 when it cannot be told).
+int parent_process_id();
 void reap_orphans();
 
 // How `command` runs through the platform shell (`shell_path` empty: the default): its argv,

@@ -16,8 +16,9 @@ std::unique_ptr<Stream> make_stream(LoopCore& loop, UniqueHandle handle, bool re
                                     bool writable);
 
 // Takes ownership of `handle` (the parent's end of an IPC channel, or the one inherited from
-// the parent), ready for the loop.
+// the parent), ready for the loop. `peer_pid`: the process at the other end, when known (Windows
+// duplicates a passed socket for it).
 std::unique_ptr<ipc::Channel> make_channel(LoopCore& loop, UniqueHandle handle,
-                                           ipc::ChannelLimits limits = {});
+                                           ipc::ChannelLimits limits = {}, int peer_pid = -1);
 
 }  // namespace childproc::detail

@@ -104,8 +104,10 @@ class WriteCompletions {
   std::uint64_t written_ = 0;   // of those, bytes the OS took (or that were dropped)
 };
 
-// Takes ownership of `handle` (for POSIX: non-blocking and close-on-exec).
+// Takes ownership of `handle` (for POSIX: non-blocking and close-on-exec). `peer_pid` (kIpc):
+// the process at the other end, -1 when unknown; Windows duplicates passed sockets for it (POSIX
+// needs no name: SCM_RIGHTS goes to whoever reads).
 std::unique_ptr<Transport> open_transport(LoopCore& loop, UniqueHandle handle, TransportKind kind,
-                                          Transport::Events events);
+                                          Transport::Events events, int peer_pid = -1);
 
 }  // namespace childproc::detail

@@ -213,6 +213,10 @@ void remove_environment_variable(const char* name) {
   unsetenv(name);
 }
 
+int parent_process_id() {
+  return static_cast<int>(getppid());
+}
+
 std::string current_executable() {
 #if CHILDPROC_HAVE_NSGETEXECUTABLEPATH
   char buf[4096];

@@ -205,7 +205,7 @@ class DescriptorTransport final : public Transport {
 }  // namespace
 
 std::unique_ptr<Transport> open_transport(LoopCore& loop, UniqueHandle handle, TransportKind kind,
-                                          Transport::Events events) {
+                                          Transport::Events events, int) {
   return std::make_unique<DescriptorTransport>(loop, std::move(handle), kind, std::move(events));
 }
 

@@ -6,6 +6,8 @@
 // spawn_sync() speaks readiness (wait_for_io, read_some, write_some); here that is built on
 // overlapped I/O with one read and one write in flight per pipe, their state kept per thread
 // (a sync call runs on one thread) and dropped when the pipe is closed.
+#include <winsock2.h>
+// after winsock2.h
 #include <io.h>
 #include <windows.h>
 
@@ -19,6 +21,7 @@
 #include "internal/errc.hpp"
 #include "internal/pipe.hpp"
 #include "internal/poller.hpp"
+#include "socket.hpp"
 #include "win32_util.hpp"
 
 namespace childproc::detail {
@@ -121,6 +124,10 @@ void close_handle(NativeHandle handle) noexcept {
     cancel(os_handle(handle), it->second->read);
     cancel(os_handle(handle), it->second->write);
     t_sync_pipes.erase(it);
+  }
+  if (is_socket(handle)) {
+    close_socket(handle);
+    return;
   }
   CloseHandle(os_handle(handle));
 }
@@ -260,11 +267,32 @@ int wait_for_io(IoWait* entries, std::size_t count, int timeout_ms) {
   return ready;
 }
 
-SocketKind socket_kind(NativeHandle) {
-  return SocketKind::kNotSocket;  // handle passing on Windows comes with the Win32 IPC channel
+SocketKind socket_kind(NativeHandle handle) {
+  // The caller has Winsock running if this is a socket; our own start only adds a reference.
+  if (start_winsock() != 0 || !is_socket(handle)) return SocketKind::kNotSocket;
+  int type = 0;
+  int len = sizeof type;
+  getsockopt(static_cast<SOCKET>(handle), SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type),
+             &len);
+  if (type == SOCK_DGRAM) return SocketKind::kDatagram;
+  if (type != SOCK_STREAM) return SocketKind::kNotSocket;
+  BOOL listening = FALSE;
+  len = sizeof listening;
+  getsockopt(static_cast<SOCKET>(handle), SOL_SOCKET, SO_ACCEPTCONN,
+             reinterpret_cast<char*>(&listening), &len);
+  return listening ? SocketKind::kStreamListening : SocketKind::kStream;
 }
 
 int duplicate_handle(NativeHandle handle, UniqueHandle& out) {
+  if (is_socket(handle)) {  // a socket is duplicated through Winsock, for this process
+    std::string record;
+    bool connection = false;
+    if (int err =
+            export_socket(handle, static_cast<int>(GetCurrentProcessId()), record, connection);
+        err != 0)
+      return err;
+    return import_socket(record, out);
+  }
   HANDLE copy = nullptr;
   if (!DuplicateHandle(GetCurrentProcess(), os_handle(handle), GetCurrentProcess(), &copy, 0, FALSE,
                        DUPLICATE_SAME_ACCESS))

@@ -14,6 +14,8 @@
 // which its descendants join and kill_tree() terminates.
 #include <windows.h>
 // after windows.h
+#include <tlhelp32.h>
+// after windows.h
 #include <io.h>
 #include <stdlib.h>
 
@@ -542,6 +544,25 @@ void remove_environment_variable(const char* name) {
   std::wstring wide = to_wide(name);
   SetEnvironmentVariableW(wide.c_str(), nullptr);
   _wputenv_s(wide.c_str(), L"");  // the C runtime's copy, which getenv() reads
+}
+
+int parent_process_id() {
+  // Windows keeps no parent link but the id recorded at creation: the process snapshot has it.
+  HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snapshot == INVALID_HANDLE_VALUE) return -1;
+  PROCESSENTRY32W entry{};
+  entry.dwSize = sizeof entry;
+  int parent = -1;
+  DWORD self = GetCurrentProcessId();
+  for (BOOL more = Process32FirstW(snapshot, &entry); more;
+       more = Process32NextW(snapshot, &entry)) {
+    if (entry.th32ProcessID == self) {
+      parent = static_cast<int>(entry.th32ParentProcessID);
+      break;
+    }
+  }
+  CloseHandle(snapshot);
+  return parent;
 }
 
 void force_start_strategy(StartStrategy) {}  // one way to start a process here

@@ -17,6 +17,7 @@
 #include "internal/ipc_frame.hpp"
 #include "internal/poller.hpp"
 #include "internal/transport.hpp"
+#include "socket.hpp"
 #include "win32_util.hpp"
 
 namespace childproc::detail {
@@ -32,11 +33,13 @@ bool is_pipe_gone(DWORD error) {
 
 class OverlappedTransport final : public Transport {
  public:
-  OverlappedTransport(LoopCore& loop, UniqueHandle handle, TransportKind kind, Events events)
+  OverlappedTransport(LoopCore& loop, UniqueHandle handle, TransportKind kind, Events events,
+                      int peer_pid)
       : loop_(loop),
         handle_(std::move(handle)),
         events_(std::move(events)),
         framed_(kind == TransportKind::kIpc),
+        peer_pid_(peer_pid),
         completions_(loop) {
     watch_ = loop_.watch(kInvalidNativeHandle, 0, [this](unsigned) { on_completion(); });
     // Completions of this handle arrive at the loop's port under this transport's watch.
@@ -64,17 +67,22 @@ class OverlappedTransport final : public Transport {
     update_watch();
   }
 
-  void write(std::string_view bytes, WriteDone done, NativeHandle) override {
+  void write(std::string_view bytes, WriteDone done, NativeHandle pass) override {
     int error = write_error_ != 0 ? write_error_ : associate_error_;
     // A frame says its length in 32 bits.
     if (error == 0 && framed_ && bytes.size() > 0xffffffffu) error = os::kEINVAL;
+    // A socket rides in the frame's transfer record, duplicated for the peer process.
+    std::string record;
+    bool connection = false;
+    if (error == 0 && pass != kInvalidNativeHandle)
+      error = export_socket(pass, peer_pid(), record, connection);
     if (error != 0) {
       loop_.next_tick([done = std::move(done), error] { done(error); });
       return;
     }
     std::string frame;
-    if (framed_ && !bytes.empty()) {
-      ipc_frame::append_frame(frame, bytes);
+    if (framed_ && (!bytes.empty() || !record.empty())) {
+      ipc_frame::append_frame(frame, bytes, record, connection);
       bytes = frame;
     }
     completions_.add(bytes.size(), std::move(done));
@@ -190,8 +198,14 @@ class OverlappedTransport final : public Transport {
         case ipc_frame::FrameReader::Piece::Kind::kData:
           events_.on_data(piece.bytes);
           break;
-        case ipc_frame::FrameReader::Piece::Kind::kSocket:
-          break;  // sockets are not taken over yet: the message's NODE_HANDLE is answered NACK
+        case ipc_frame::FrameReader::Piece::Kind::kSocket: {
+          // One that cannot be made (the sender's duplicate was for another process) is dropped:
+          // the message's NODE_HANDLE is then answered with a NACK.
+          UniqueHandle socket;
+          if (import_socket(std::string(piece.bytes), socket) == 0 && events_.on_handle)
+            events_.on_handle(std::move(socket));
+          break;
+        }
         case ipc_frame::FrameReader::Piece::Kind::kError:
           // The stream cannot be followed past a bad frame: reading ends with the reason.
           if (events_.on_protocol_error) events_.on_protocol_error(piece.error);
@@ -201,6 +215,18 @@ class OverlappedTransport final : public Transport {
       }
       if (alive.expired()) return;
     }
+  }
+
+  // The process at the other end: given, else the pipe's other end's owner (for a pipe whose
+  // ends were made in one process and one handed on, that is the maker, so callers name it).
+  int peer_pid() {
+    if (peer_pid_ >= 0) return peer_pid_;
+    ULONG pid = 0;
+    HANDLE h = os_handle(handle_.get());
+    if (GetNamedPipeClientProcessId(h, &pid) && pid != GetCurrentProcessId())
+      return static_cast<int>(pid);
+    if (GetNamedPipeServerProcessId(h, &pid)) return static_cast<int>(pid);
+    return static_cast<int>(GetCurrentProcessId());
   }
 
   void end_reading(DWORD error) {
@@ -228,6 +254,7 @@ class OverlappedTransport final : public Transport {
   UniqueHandle handle_;
   Events events_;
   bool framed_;
+  int peer_pid_;
   ipc_frame::FrameReader frames_;
   std::uint64_t watch_ = 0;
   int associate_error_ = 0;
@@ -250,8 +277,9 @@ class OverlappedTransport final : public Transport {
 }  // namespace
 
 std::unique_ptr<Transport> open_transport(LoopCore& loop, UniqueHandle handle, TransportKind kind,
-                                          Transport::Events events) {
-  return std::make_unique<OverlappedTransport>(loop, std::move(handle), kind, std::move(events));
+                                          Transport::Events events, int peer_pid) {
+  return std::make_unique<OverlappedTransport>(loop, std::move(handle), kind, std::move(events),
+                                               peer_pid);
 }
 
 }  // namespace childproc::detail
