@@ -80,7 +80,9 @@ bool register_job(const std::string& name, JobFactory factory);
       ::childproc::jobs::register_job(name, [] { return std::make_unique<Type>(); })
 
 // The job runtime's entry: if this process was started as a job process (by ChildJob or
-// ChildPoolJob), runs jobs until told to stop and returns the exit code; otherwise nullopt.
+// ChildPoolJob, or by ee-core's as their execPath: `<ee-core>/jobs/child/app.js '{"type":...}'`,
+// then spoken to in ee-core's messages), runs jobs until told to stop and returns the exit code;
+// otherwise nullopt.
 std::optional<int> run_if_job_process(int argc, char** argv);
 
 // ---- Parent side --------------------------------------------------------------------------

@@ -40,6 +40,45 @@ struct TickJob : Job {
 };
 CHILDPROC_JOB("test/tick", TickJob);
 
+// The electron-egg seed's TimerJob (electron/jobs/example/timer.js), in C++, with its pace as
+// params so tests run it fast: "job-timer-progress" {jobId, number} every interval_ms with number
+// 0, 1, ... count-1, then the reset {jobId, number: 0, pid: 0}; a ChildJob then exits, a pool
+// worker stays for the next job. Functions for call/callFunc: "ping" (a "job-ping" event with the
+// arguments and our pid), "pid".
+struct TimerJob : Job {
+  json::Value job_id;
+  int number = 0, count = 10, interval_ms = 1000;
+  void handle(const json::Value& params) override {
+    job_id = params.find("jobId") ? *params.find("jobId") : json::Value(0);
+    if (const json::Value* c = params.find("count")) count = static_cast<int>(c->as_number());
+    if (const json::Value* i = params.find("interval_ms"))
+      interval_ms = static_cast<int>(i->as_number());
+    tick();
+  }
+  void tick() {
+    loop().set_timeout(std::chrono::milliseconds(interval_ms), [this] {
+      if (number < count) {
+        send("job-timer-progress", json::Value::object({{"jobId", job_id}, {"number", number++}}));
+        return tick();
+      }
+      send("job-timer-progress",
+           json::Value::object({{"jobId", job_id}, {"number", 0}, {"pid", 0}}));
+      finish(json::Value::object({{"ticks", number}}));
+      if (is_child_job()) exit(0);
+    });
+  }
+  json::Value call(const std::string& func, const json::Array& params) override {
+    int pid = static_cast<int>(getpid());
+    if (func == "ping") {
+      send("job-ping", json::Value::object({{"args", json::Value(params)}, {"pid", pid}}));
+      return nullptr;
+    }
+    if (func == "pid") return pid;
+    return Job::call(func, params);
+  }
+};
+CHILDPROC_JOB("example/timer", TimerJob);
+
 // Ignores SIGINT and never finishes: only SIGKILL ends it.
 struct StubbornJob : Job {
   void handle(const json::Value&) override {
