@@ -48,11 +48,28 @@ std::string describe_exit(std::optional<int> code, std::optional<int> signal) {
 
 std::shared_ptr<JobProcess> JobProcess::start(const std::string& kind,
                                               const std::optional<std::string>& exec_path,
-                                              Loop& loop) {
+                                              Loop& loop,
+                                              const std::optional<EeCoreJobProcess>& ee_core) {
   std::shared_ptr<JobProcess> jp(new JobProcess(loop));
-  jp->child_ = fork(
-      "--childproc-job", {kind},
-      {.exec_path = exec_path, .stdio = StdioOption{"ignore", "inherit", "inherit", "ipc"}}, loop);
+  jp->pool_kind_ = kind == "pool";
+  if (ee_core) {
+    // What ee-core's ForkProcess starts: its child app, told the kind of job process it is,
+    // with no stdio (ee-core's default; its jobs log to files).
+    jp->ee_core_ = true;
+    json::Value args =
+        json::Value::object({{"type", jp->pool_kind_ ? "childPoolJob" : "childJob"}});
+    jp->child_ = fork(ee_core->app_js, {json::stringify(args)},
+                      {.cwd = ee_core->cwd,
+                       .env = ee_core->env,
+                       .exec_path = ee_core->node,
+                       .stdio = StdioOption{"ignore", "ignore", "ignore", "ipc"}},
+                      loop);
+  } else {
+    jp->child_ =
+        fork("--childproc-job", {kind},
+             {.exec_path = exec_path, .stdio = StdioOption{"ignore", "inherit", "inherit", "ipc"}},
+             loop);
+  }
   if (!jp->child_->pid()) {
     // ENOENT, EACCES, EAGAIN, EMFILE...: known now (the child's 'error' follows on the next
     // tick). No exit will come, so jobs given to this process fail with this instead.
@@ -153,8 +170,26 @@ void JobProcess::run(const std::string& job_path, const json::Value& params, Run
       });
     });
   }
+  if (ee_core_) {
+    // ee-core's dispatch: handle(...jobParams) gets the one params object.
+    child_->send(json::Value::object({{"mid", id},
+                                      {"cmd", "run"},
+                                      {"jobPath", job_path},
+                                      {"jobParams", json::Value::array({params})}}));
+    // No end of the job will be reported: a pool's job is done once sent (a ChildJob's when
+    // its process exits).
+    if (pool_kind_) settle_from_loop(id);
+    return;
+  }
   child_->send(json::Value::object(
       {{"cmd", "run"}, {"jobPath", job_path}, {"jobParams", params}, {"jobId", id}}));
+}
+
+void JobProcess::settle_from_loop(const std::string& job_id) {
+  std::weak_ptr<JobProcess> weak = weak_from_this();
+  loop_.next_tick([weak, job_id] {
+    if (auto self = weak.lock()) self->settle(job_id, std::nullopt, json::Value());
+  });
 }
 
 void JobProcess::fail_unstarted(JobCallback callback) {
@@ -170,6 +205,16 @@ void JobProcess::call_func(const std::string& job_path, const std::string& func_
   if (start_error_) return fail_unstarted(std::move(callback));
   std::string id = next_job_id();
   pending_[id].callback = std::move(callback);
+  if (ee_core_) {
+    // ee-core's callFunc: a method of the job's instance in that process; nothing comes back.
+    child_->send(json::Value::object({{"mid", id},
+                                      {"cmd", "run"},
+                                      {"jobPath", job_path},
+                                      {"jobFunc", func_name},
+                                      {"jobFuncParams", json::Value(std::move(params))}}));
+    settle_from_loop(id);
+    return;
+  }
   child_->send(json::Value::object({{"cmd", "call"},
                                     {"jobPath", job_path},
                                     {"funcName", func_name},
@@ -184,11 +229,37 @@ void JobProcess::dispatch(const std::string& cmd, const std::string& job_path,
       {{"cmd", cmd}, {"jobPath", job_path}, {"jobParams", params}, {"jobId", next_job_id()}}));
 }
 
+void JobProcess::emit_event(const std::string& event, const json::Value& data) {
+  auto it = events_.find(event);
+  if (it != events_.end()) it->second->emit(data);
+}
+
+// ee-core's child app: {channel: "ee#sendToMain", eventReceiver, event, data} (whichever the
+// receiver, "task", "job" or "all", this JobProcess is the one emitter there is), and
+// {channel: "ee#showException", data}: an uncaught exception in a job, which fails what runs.
+void JobProcess::on_ee_core_message(const json::Value& m) {
+  const json::Value* channel = m.find("channel");
+  if (!channel || !channel->is_string()) return;
+  const json::Value* data = m.find("data");
+  if (channel->as_string() == "ee#sendToMain") {
+    const json::Value* event = m.find("event");
+    if (event && event->is_string()) emit_event(event->as_string(), data ? *data : json::Value());
+  } else if (channel->as_string() == "ee#showException") {
+    std::string text = data && data->is_string() ? data->as_string() : "ee-core job failed";
+    emit_event("error", json::Value::object({{"message", text}}));
+    std::vector<std::string> ids;
+    for (const auto& [id, pending] : pending_)
+      ids.push_back(id);
+    for (const auto& id : ids)
+      settle(id, text, json::Value());
+  }
+}
+
 void JobProcess::on_message(const json::Value& m) {
+  if (ee_core_) return on_ee_core_message(m);
   if (const json::Value* event = m.find("jobEvent"); event && event->is_string()) {
-    auto it = events_.find(event->as_string());
     const json::Value* data = m.find("data");
-    if (it != events_.end()) it->second->emit(data ? *data : json::Value());
+    emit_event(event->as_string(), data ? *data : json::Value());
     return;
   }
   if (const json::Value* done = m.find("jobDone"); done && done->is_string()) {
@@ -224,7 +295,7 @@ void JobProcess::settle(const std::string& job_id, const std::optional<std::stri
 
 std::shared_ptr<JobProcess> ChildJob::exec(const std::string& job_path, const json::Value& params,
                                            RunOptions options) {
-  auto jp = JobProcess::start("child", options_.exec_path, loop_);
+  auto jp = JobProcess::start("child", options_.exec_path, loop_, options_.ee_core);
   jp->run(job_path, params, std::move(options));
   return jp;
 }
@@ -322,7 +393,7 @@ void ChildPoolJob::create(int count) {
 std::shared_ptr<JobProcess> ChildPoolJob::add_worker() {
   std::shared_ptr<JobProcess> worker;
   try {
-    worker = JobProcess::start("pool", options_.exec_path, loop_);
+    worker = JobProcess::start("pool", options_.exec_path, loop_, options_.ee_core);
   } catch (const SystemError& e) {  // EPERM and the like, which Node throws
     start_error_ = "job process could not start: " + e.error().message;
     return nullptr;

@@ -87,6 +87,20 @@ std::optional<int> run_if_job_process(int argc, char** argv);
 
 // ---- Parent side --------------------------------------------------------------------------
 
+// ee-core's own job process: its Node child app (<ee-core>/jobs/child/app.js) run by node. Given
+// to ChildJob or ChildPoolJob, their job processes are these, spoken to in ee-core's messages, so
+// a C++ program runs an ee-core project's existing Node jobs (job paths are then the jobs' .js
+// files, absolute). ee-core's messages report no end of a job: a ChildJob's job settles when its
+// process exits (exit code 0: success, with a null result), a pool's and call_func's once sent.
+struct EeCoreJobProcess {
+  std::string app_js;         // <node_modules>/ee-core/jobs/child/app.js
+  std::string node = "node";  // what runs it (ee-core's execPath)
+  // The job processes' environment (nullopt: ours) and cwd: ee-core reads its EE_* variables
+  // (EE_SERVER_ENV, EE_HOME, EE_BASE_DIR... see docs/jobs.md), and its jobs require ee-core.
+  std::optional<Env> env{};
+  std::optional<std::string> cwd{};
+};
+
 // A job's outcome: an error message, or the value passed to finish() (null if none).
 using JobCallback =
     std::function<void(const std::optional<std::string>& error, const json::Value& result)>;
@@ -129,7 +143,8 @@ class JobProcess : public std::enable_shared_from_this<JobProcess> {
 
   // Used by ChildJob and ChildPoolJob.
   static std::shared_ptr<JobProcess> start(const std::string& kind,
-                                           const std::optional<std::string>& exec_path, Loop& loop);
+                                           const std::optional<std::string>& exec_path, Loop& loop,
+                                           const std::optional<EeCoreJobProcess>& ee_core = {});
   void run(const std::string& job_path, const json::Value& params, RunOptions options);
   std::function<void(JobProcess&)> on_job_finished;  // the pool's bookkeeping hook
 
@@ -142,8 +157,11 @@ class JobProcess : public std::enable_shared_from_this<JobProcess> {
   };
   explicit JobProcess(Loop& loop) : loop_(loop) {}
   void on_message(const json::Value& m);
+  void on_ee_core_message(const json::Value& m);
+  void emit_event(const std::string& event, const json::Value& data);
   void settle(const std::string& job_id, const std::optional<std::string>& error,
               const json::Value& result);
+  void settle_from_loop(const std::string& job_id);
   std::string next_job_id();
   void fail_unstarted(JobCallback callback);
 
@@ -154,11 +172,14 @@ class JobProcess : public std::enable_shared_from_this<JobProcess> {
   std::map<std::string, Pending> pending_;
   std::uint64_t job_counter_ = 0;
   bool exited_ = false;
+  bool ee_core_ = false;  // speaks ee-core's messages to its own Node child app
+  bool pool_kind_ = false;
   std::optional<Loop::TimerId> kill_timer_;
 };
 
 struct ChildJobOptions {
-  std::optional<std::string> exec_path{};  // default: this executable
+  std::optional<std::string> exec_path{};     // default: this executable
+  std::optional<EeCoreJobProcess> ee_core{};  // set: ee-core's Node job process instead
 };
 
 // ee-core's ChildJob: one process per job.
@@ -217,6 +238,7 @@ struct PoolOptions {
   std::size_t max_jobs_per_worker = 1;
   std::size_t max_queued = 1000;
   std::optional<std::string> exec_path{};
+  std::optional<EeCoreJobProcess> ee_core{};  // set: ee-core's Node job processes instead
   std::chrono::milliseconds kill_timeout{1000};
   // A worker that cannot be started (ENOENT, EAGAIN...) is not counted; starting up to `min` is
   // retried after restart_backoff, doubling each time, restart_attempts times. Each failure is

@@ -1,17 +1,16 @@
 // An unmodified ee-core ChildJob runs the seed's TimerJob in the job process `execPath` (argv[3]:
-// the C++ job host, or node itself as the control): job 1 to its end, job 2 killed with
-// task.kill() after its second event. Prints what task.emitter and the process reported, as JSON.
+// the C++ job host, or node itself as the control): job 1 (5 ticks) to its end, job 2 (50 ticks)
+// killed with task.kill() after its second event. Prints what task.emitter and the process reported, as JSON.
 //   node child_job_parent.js <ee-core prefix> <execPath>
 'use strict';
-const {eeCore, timerJob} = require('./env');
-const ChildJob = eeCore('jobs/child');
+const {ChildJob, timerJob} = require('./env');
 
 const jobs = new ChildJob();
 const options = {processOptions: {execPath: process.argv[3]}};
 
-function run(jobId, killAfter) {
+function run(jobId, count, killAfter) {
   return new Promise((resolve) => {
-    const task = jobs.exec(timerJob, {jobId, interval_ms: 20, count: 5}, options);
+    const task = jobs.exec(timerJob, {jobId, interval_ms: 20, count}, options);
     const report = {events: [], code: null, signal: null};
     task.emitter.on('job-timer-progress', (data) => {
       report.events.push(data);
@@ -24,6 +23,6 @@ function run(jobId, killAfter) {
   });
 }
 
-Promise.all([run(1), run(2, 2)]).then(([one, two]) => {
+Promise.all([run(1, 5), run(2, 50, 2)]).then(([one, two]) => {
   console.log(JSON.stringify({one, two, pids_left: jobs.getPids().length}));
 });

@@ -1,25 +1,32 @@
-// What an unmodified ee-core 2.x needs to run its jobs in plain node (no Electron): its EE_*
-// environment (read lazily, and inherited by every job process it forks) and an app whose
-// electron/config holds config.default.js and config.<EE_SERVER_ENV>.js. Required first.
+// What an unmodified ee-core (2.x or 4.x) needs to run its jobs in plain node, without Electron:
+// its EE_* environment (read lazily, and inherited by every job process it forks) and an app
+// whose electron/config holds config.default.js and config.local.js. Required first.
+//   node <script> <prefix holding node_modules/ee-core> ...
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
+const prefix = process.argv[2];
+const eeCoreDir = path.join(prefix, 'node_modules', 'ee-core');
+const version = require(path.join(eeCoreDir, 'package.json')).version;
 const app = path.join(__dirname, 'app');
 // Logs and the forks' cwd go to a directory of this run's, not into the source tree.
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cp-ee-core-'));
-Object.assign(process.env, {
-  EE_MODE: 'framework',
+Object.assign(process.env, Number(version.split('.')[0]) >= 4 ? {
+  EE_ENV: 'local',
+  EE_BASE_DIR: home,  // the cwd of every job process, and the logs' root
+  EE_ELECTRON_DIR: path.join(app, 'electron'),
+  EE_APP_NAME: 'childproc-tests',
+  EE_USER_HOME: os.homedir(),
+} : {
   EE_SERVER_ENV: 'local',
   EE_HOME: home,  // the cwd of every job process (it must exist), and the logs' root
   EE_BASE_DIR: path.join(app, 'electron'),
   EE_APP_USER_DATA: home,
-  EE_EXEC_DIR: home,
-  EE_USER_HOME: os.homedir(),
-  EE_APP_NAME: 'childproc-tests',
-  EE_APP_VERSION: '1.0.0',
 });
+// The app's jobs require ee-core, as an app's own jobs do: it is found through NODE_PATH.
+process.env.NODE_PATH = path.join(prefix, 'node_modules');
 process.on('exit', () => {
   try {
     fs.rmSync(home, {recursive: true, force: true});
@@ -28,16 +35,15 @@ process.on('exit', () => {
   }
 });
 
-// The ee-core package is installed under the directory given as the first argument (the build's,
-// by the ee_core.install test); the job processes find it, as the app's own jobs require it,
-// through NODE_PATH.
-const prefix = process.argv[2];
-process.env.NODE_PATH = path.join(prefix, 'node_modules');
-function eeCore(module) {
-  return require(path.join(prefix, 'node_modules', 'ee-core', module));
+// 2.x exports the classes themselves, 4.x {ChildJob} and {ChildPoolJob}.
+function jobsClass(module, name) {
+  const exported = require(path.join(eeCoreDir, 'jobs', module));
+  return exported[name] || exported;
 }
 
 module.exports = {
-  eeCore,
+  version,
+  ChildJob: jobsClass('child', 'ChildJob'),
+  ChildPoolJob: jobsClass('child-pool', 'ChildPoolJob'),
   timerJob: path.join(app, 'electron', 'jobs', 'example', 'timer.js'),
 };

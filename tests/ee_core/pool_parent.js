@@ -3,12 +3,11 @@
 // Every event is checked against the task (the worker's ForkProcess) whose emitter got it.
 //   node pool_parent.js <ee-core prefix> <execPath>
 'use strict';
-const {eeCore, timerJob} = require('./env');
-const ChildPoolJob = eeCore('jobs/child-pool');
+const {ChildPoolJob, timerJob} = require('./env');
 
 const kJobs = 300;
 const pool = new ChildPoolJob();
-// ee-core 2.x's create() takes no process options: its workers run process.execPath, so an app
+// ee-core's create() (2.x and 4.x) takes no process options: its workers run process.execPath, so an app
 // points a pool at another job host by setting it around create().
 const ownExecPath = process.execPath;
 process.execPath = process.argv[3];
