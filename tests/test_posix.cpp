@@ -374,6 +374,7 @@ TEST(LinuxBackend, KillOnParentDeathSurvivesAChangeOfUser) {
 // PR_SET_PDEATHSIG has no portable equivalent: the spawn is refused, clearly, at the call.
 TEST(PortableBackend, KillOnParentDeathIsRefusedWithEnotsup) {
   CP_ONLY_ON_PORTABLE_BACKEND();
+  cptest::warm_up();
   auto before = cptest::open_fds();
   auto r = spawn_sync(kHelper, {"exit", "0"}, {.kill_on_parent_death = true});
   ASSERT_TRUE(r.error);

@@ -24,6 +24,7 @@ namespace js = childproc::json;
 namespace {
 
 TEST(Resources, DestroyingALoopWithARunningChildLeavesNoZombie) {
+  cptest::warm_up();
   auto before = cptest::open_fds();
   int pid = 0;
   {
@@ -65,6 +66,7 @@ TEST(Resources, ForkFallbackPathReportsErrorsAndRunsChildren) {
 // (not glibc): forced here, so that it is tested on Linux too.
 TEST(PortableBackend, PosixSpawnPathStartsChildrenAndReportsErrors) {
   CP_ONLY_ON_PORTABLE_BACKEND();
+  cptest::warm_up();
   auto before = cptest::open_fds();
   int leaky = open("/dev/null", O_RDONLY);  // a host descriptor without close-on-exec
   detail::force_start_strategy(detail::StartStrategy::kPosixSpawn);
@@ -95,17 +97,72 @@ TEST(PortableBackend, PosixSpawnPathStartsChildrenAndReportsErrors) {
   EXPECT_EQ(cptest::open_fds(), before);
 }
 
+// Ignored slots share two /dev/null descriptors the library opens once. A host that closes
+// descriptors it does not own (daemon code closing everything above 2) and reuses the numbers
+// must not hand its own files to a child as an ignored stdin: each spawn checks them.
+TEST(Resources, AHostClosingTheSharedDevNullAndReusingItsNumberIsNoticed) {
+  cptest::warm_up();
+  std::vector<int> shared;
+  for (int fd : cptest::open_fds()) {
+    char target[64] = {};
+    std::string link = "/proc/self/fd/" + std::to_string(fd);
+    if (readlink(link.c_str(), target, sizeof target - 1) > 0 &&
+        std::string(target) == "/dev/null" && fd > 2 && (fcntl(fd, F_GETFD) & FD_CLOEXEC))
+      shared.push_back(fd);  // (one inherited from whoever started us is not close-on-exec)
+  }
+  ASSERT_EQ(shared.size(), 2u);
+  for (int fd : shared)
+    close(fd);
+  // The numbers now name a file with content, as a host's reuse would.
+  char path[] = "/tmp/cp-null-XXXXXX";
+  int file = mkstemp(path);
+  ASSERT_GE(file, 0);
+  unlink(path);
+  ASSERT_EQ(write(file, "secret", 6), 6);
+  int reused = dup(file);  // takes the other freed number
+  ASSERT_EQ(lseek(file, 0, SEEK_SET), 0);
+  auto r = spawn_sync(kHelper, {"count-stdin"}, {.stdio = StdioOption{"ignore", "pipe", "pipe"}});
+  EXPECT_EQ(r.std_out, "0 0");  // /dev/null, not the file
+  close(file);
+  close(reused);
+}
+
 TEST(Resources, ChildStartsWithEmptySignalMaskAndDefaultDispositions) {
-  // Our own process ignores SIGPIPE and blocks SIGUSR2; the child must see neither.
+  // Our own process ignores SIGPIPE, handles SIGUSR1 and blocks SIGUSR2; the child must see none
+  // of it, whichever way it was started (clone3 with CLONE_CLEAR_SIGHAND by default on Linux,
+  // clone() where clone3 is refused, fork).
   auto old_pipe = signal(SIGPIPE, SIG_IGN);
+  auto old_usr1 = signal(SIGUSR1, [](int) {});
   sigset_t block, saved;
   sigemptyset(&block);
   sigaddset(&block, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &block, &saved);
-  auto r = spawn_sync(kHelper, {"signals"});
+  for (auto strategy : {detail::StartStrategy::kDefault, detail::StartStrategy::kClone,
+                        detail::StartStrategy::kFork}) {
+    detail::force_start_strategy(strategy);
+    auto r = spawn_sync(kHelper, {"signals"});
+    EXPECT_EQ(r.std_out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n")
+        << static_cast<int>(strategy);
+  }
+  detail::force_start_strategy(detail::StartStrategy::kDefault);
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  signal(SIGUSR1, old_usr1);
   signal(SIGPIPE, old_pipe);
-  EXPECT_EQ(r.std_out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+TEST(LinuxBackend, TheClonePathWhereClone3IsRefusedReportsErrorsAndRunsChildren) {
+  CP_ONLY_ON_LINUX_BACKEND();
+  detail::force_start_strategy(detail::StartStrategy::kClone);
+  auto ok = spawn_sync(kHelper, {"print", "1", "cloned"});
+  auto missing = spawn_sync("no-such-cmd-xyz", {});
+  auto bad_cwd = spawn_sync(kHelper, {"exit", "0"}, {.cwd = "/no/such/dir"});
+  detail::force_start_strategy(detail::StartStrategy::kDefault);
+  EXPECT_EQ(ok.std_out, "cloned");
+  ASSERT_TRUE(missing.error);
+  EXPECT_EQ(missing.error->code, "ENOENT");
+  ASSERT_TRUE(bad_cwd.error);
+  EXPECT_EQ(bad_cwd.error->step, "chdir");
+  EXPECT_EQ(cptest::zombie_children(), 0);
 }
 
 // The linux backend learns of exits through pidfds: SIGCHLD stays the host's entirely.

@@ -25,6 +25,7 @@ void expect_unknown_signal_0(const std::function<void()>& call, const char* what
 
 TEST(Signals, KillSignalZeroIsRefusedWhereverAKillSignalIsTaken) {
   Loop loop;
+  cptest::warm_up();
   auto before = cptest::open_handles();
   expect_unknown_signal_0(
       [] {

@@ -98,6 +98,7 @@ TEST(SpawnSync, ExactlyMaxBufferIsAccepted) {
 }
 
 TEST(SpawnSync, IpcIsRejectedBeforeAnyProcessExists) {
+  cptest::warm_up();
   auto before = cptest::open_handles();
   try {
     spawn_sync(kHelper, {}, {.stdio = {"pipe", "pipe", "pipe", "ipc"}});

@@ -55,6 +55,7 @@ TEST(Stress, TenThousandSpawnSyncsOnFourThreadsAndTwoThousandAsyncOnFourLoops) {
   // A sanitizer's runtime starts a helper thread of its own with the first thread we create:
   // create (and join) one before counting, so that only our threads are compared.
   std::thread([] {}).join();
+  cptest::warm_up();
   auto fds_before = cptest::open_fds();
   int threads_before = thread_count();
   std::atomic<int> sync_ok{0}, async_ok{0};
@@ -101,6 +102,7 @@ TEST(Stress, TenThousandSpawnSyncsOnFourThreadsAndTwoThousandAsyncOnFourLoops) {
 // once descriptors are available.
 TEST(Stress, RunningOutOfDescriptorsIsEmfileAndLeavesNothing) {
   Loop loop;
+  cptest::warm_up();
   auto before = cptest::open_fds();
   // Fill the gaps below the highest open descriptor, so that exactly 2 more can be made.
   std::vector<int> fillers;
@@ -138,6 +140,7 @@ TEST(Stress, RunningOutOfDescriptorsIsEmfileAndLeavesNothing) {
 // descriptors by the thousand without NODE_HANDLE. Clear errors, memory bounded, and the channel
 // goes on (or closes cleanly) with no descriptor of theirs left open here.
 TEST(Stress, HostileIpcPeers) {
+  cptest::warm_up();
   auto before = cptest::open_fds();
   long rss_before = peak_rss_kib();
   auto run_peer = [](const std::vector<std::string>& args, std::vector<std::string>& errors,

@@ -191,9 +191,10 @@ inline void kill_pid(int pid) {
 }
 
 // Gets what the first spawn allocates once per process out of the way of a before/after count:
-// on Windows, the job children join and the thread pool's threads.
+// on POSIX the two /dev/null descriptors ignored slots share; on Windows, the job children join
+// and the thread pool's threads.
 inline void warm_up() {
-  childproc::spawn_sync(kHelper, {"exit", "0"});
+  childproc::spawn_sync(kHelper, {"exit", "0"}, {.stdio = "ignore"});
   childproc::Loop loop;
   childproc::spawn(kHelper, {"exit", "0"}, {}, loop);
   loop.run();

@@ -118,7 +118,8 @@ void remove_environment_variable(const char* name);
 // fork (its fallback, and its default under ThreadSanitizer); the portable backend has
 // posix_spawn (for the requests it can express, where the C library resets every signal) and
 // fork. A strategy the backend lacks means its default.
-enum class StartStrategy { kDefault, kFork, kPosixSpawn };
+// kClone: the Linux backend's clone() path, used where clone3 is refused (kernels before 5.5).
+enum class StartStrategy { kDefault, kFork, kPosixSpawn, kClone };
 void force_start_strategy(StartStrategy strategy);
 
 }  // namespace childproc::detail

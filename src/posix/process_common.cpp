@@ -1,7 +1,9 @@
 // The parts of starting and tracking a process that every POSIX backend shares: the parent's
 // preparation of the child, the fork path with its failure pipe, PATH search, the environment,
 // process groups, the shell, this executable's path, and the orphan reaper.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +60,50 @@ int make_cloexec_pipe(UniqueHandle& read_end, UniqueHandle& write_end, bool nonb
   return 0;
 }
 
+namespace {
+
+// /dev/null, opened once per process (close-on-exec) for the ignored slots of every spawn. A
+// host that closes descriptors it does not own may close these, and the numbers may then name
+// something else: each spawn checks (one fstat) that they still are /dev/null, else reopens.
+class SharedNull {
+ public:
+  static void get(int (&fds)[2]) {
+    static SharedNull instance;
+    std::lock_guard lock(instance.mutex_);
+    for (int k = 0; k < 2; ++k) {
+      if (!instance.still_null(k)) instance.reopen(k);
+      fds[k] = instance.fds_[k];
+    }
+  }
+
+ private:
+  bool still_null(int k) const {
+    struct stat st;
+    return fds_[k] >= 0 && fstat(fds_[k], &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == rdev_ &&
+           st.st_ino == ino_[k];
+  }
+  void reopen(int k) {
+    // A number that no longer is ours is not closed: it belongs to whoever reused it.
+    int fd = open("/dev/null", (k == 0 ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode))) {
+      close(fd);
+      fd = -1;
+    }
+    fds_[k] = fd;
+    if (fd >= 0) {
+      rdev_ = st.st_rdev;
+      ino_[k] = st.st_ino;
+    }
+  }
+  std::mutex mutex_;
+  int fds_[2] = {-1, -1};
+  dev_t rdev_ = 0;
+  ino_t ino_[2] = {0, 0};
+};
+
+}  // namespace
+
 void prepare_child(const ProcessRequest& req, ChildArrays& a, ChildContext& ctx) {
   a.argv.reserve(req.argv->size() + 1);
   for (const auto& arg : *req.argv)
@@ -83,7 +129,7 @@ void prepare_child(const ProcessRequest& req, ChildArrays& a, ChildContext& ctx)
   ctx.detached = req.detached;
   ctx.new_process_group = req.new_process_group;
   ctx.die_with_parent = req.die_with_parent;
-  ctx.parent_pid = getpid();
+  ctx.parent_pid = req.die_with_parent ? getpid() : 0;  // read only with PR_SET_PDEATHSIG
   ctx.set_uid = req.uid.has_value();
   ctx.set_gid = req.gid.has_value();
   ctx.uid = req.uid.value_or(0);
@@ -93,6 +139,12 @@ void prepare_child(const ProcessRequest& req, ChildArrays& a, ChildContext& ctx)
   ctx.sources = a.sources.data();
   ctx.report_fd = -1;
   ctx.open_max = -1;  // filled in by a backend whose child needs it
+  ctx.null_fds[0] = ctx.null_fds[1] = -1;
+  for (const ChildFd& fd : req.fds)
+    if (fd.kind == ChildFd::Kind::kNull) {
+      SharedNull::get(ctx.null_fds);
+      break;
+    }
 }
 
 SignalsBlocked::SignalsBlocked() {

@@ -5,8 +5,9 @@
 //
 // A Sys has static members: write, exit, setsid, setpgid0, fcntl, dup2, open, close, chdir,
 // setgroups0, setgid, setuid, execve (each returns < 0 and sets errno on failure, as libc), and
-// reset_signals(), after_credentials(ChildContext*) (0 or an errno; the Linux backend sets
-// PR_SET_PDEATHSIG there), unblock_signals() and close_on_exec_from(int first, long open_max).
+// reset_signals(bool handlers_cleared), after_credentials(ChildContext*) (0 or an errno; the Linux
+// backend sets PR_SET_PDEATHSIG there), unblock_signals() and close_on_exec_from(int first, long
+// open_max).
 #pragma once
 
 #include <fcntl.h>
@@ -72,7 +73,12 @@ struct ChildContext {
   int fd_count;
   int* sources;   // fd_count slots of scratch for the fd plumbing
   int report_fd;  // fork: write {err, step} here; clone (shared memory): -1, use the fields below
+  // /dev/null opened once by the parent for reading (stdin) and for reading and writing, which
+  // an ignored slot duplicates: no open() per slot per spawn. -1: the child opens it itself.
+  int null_fds[2];
   long open_max;  // sysconf(_SC_OPEN_MAX) read by the parent (not signal-safe), or -1
+  // The kernel reset our signal handlers in the child already (clone3's CLONE_CLEAR_SIGHAND).
+  bool handlers_cleared;
   volatile int err;
   volatile int step;
 };
@@ -116,6 +122,11 @@ CHILDPROC_CHILD_CODE void child_setup_fds(ChildContext* c) {
         }
         break;
       case ChildFd::Kind::kNull: {
+        int shared = c->null_fds[i == 0 ? 0 : 1];
+        if (shared >= 0) {
+          if (Sys::dup2(shared, i) < 0) child_fail<Sys>(c, kStepDup2, errno);
+          break;
+        }
         int fd = static_cast<int>(Sys::open("/dev/null", (i == 0 ? O_RDONLY : O_RDWR) | O_CLOEXEC));
         if (fd < 0) child_fail<Sys>(c, kStepDevNull, errno);
         if (fd == i) {
@@ -170,7 +181,7 @@ template <class Sys>
 // credentials, then exec. Entered with every signal blocked (the parent blocked them).
 template <class Sys>
 [[noreturn]] CHILDPROC_CHILD_CODE void child_main(ChildContext* c) {
-  Sys::reset_signals();
+  Sys::reset_signals(c->handlers_cleared);
   if (c->detached && Sys::setsid() < 0) child_fail<Sys>(c, kStepSetsid, errno);
   if (c->new_process_group && !c->detached && Sys::setpgid0() < 0)
     child_fail<Sys>(c, kStepSetpgid, errno);

@@ -1,8 +1,10 @@
 // Starting a process on Linux, top-down:
 //   1. the parent builds everything the child needs (argv, envp, exec candidates, fd plan);
 //   2. it blocks every signal, so no handler of ours can run in the child;
-//   3. clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD): the child borrows our memory (no page-table copy,
-//      so the cost does not grow with our heap) and we sleep until it has exec'd or died;
+//   3. clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|CLONE_CLEAR_SIGHAND): the child borrows our memory
+//      (no page-table copy, so the cost does not grow with our heap), the kernel resets our
+//      signal handlers in it, and we sleep until it has exec'd or died (clone() where clone3 is
+//      refused: kernels before 5.5, or architectures without the entry stub below);
 //   4. the child runs only raw system calls (spawn_child.hpp's steps over RawSys below);
 //   5. a failing child leaves {errno, step} in memory we share (or, on the fork fallback, in a
 //      close-on-exec pipe) and _exits; the parent reaps it at once, so nothing is left behind.
@@ -18,6 +20,7 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -25,11 +28,71 @@
 #include "internal/process.hpp"
 #include "spawn_child.hpp"
 
+#if defined(__x86_64__) || defined(__aarch64__)
+#define CHILDPROC_HAVE_CLONE3_STUB 1
+// clone3 with a stack of its own returns, in the child, onto that empty stack: no C++ frame can
+// return there. This stub makes the call and, in the child, calls fn(arg) on the new stack (then
+// exits if it ever returned); the parent gets the syscall's result.
+//   long childproc_clone3(clone_args* args, size_t size, int (*fn)(void*), void* arg)
+extern "C" long childproc_clone3(void* args, std::size_t size, int (*fn)(void*), void* arg);
+#if defined(__x86_64__)
+__asm__(
+    ".text\n"
+    ".globl childproc_clone3\n"
+    ".hidden childproc_clone3\n"
+    ".type childproc_clone3,@function\n"
+    "childproc_clone3:\n"
+#if defined(__CET__)
+    "  endbr64\n"
+#endif
+    "  mov %rdx, %r8\n"  // fn and arg survive the syscall (it clobbers rcx and r11 only)
+    "  mov %rcx, %r9\n"
+    "  mov $435, %eax\n"  // SYS_clone3
+    "  syscall\n"
+    "  test %rax, %rax\n"
+    "  jnz 1f\n"
+    "  xor %ebp, %ebp\n"  // the child: an outermost frame, on its own stack
+    "  mov %r9, %rdi\n"
+    "  call *%r8\n"
+    "  mov %eax, %edi\n"
+    "  mov $60, %eax\n"  // SYS_exit
+    "  syscall\n"
+    "  hlt\n"
+    "1:\n"
+    "  ret\n"
+    ".size childproc_clone3, .-childproc_clone3\n");
+#else
+__asm__(
+    ".text\n"
+    ".globl childproc_clone3\n"
+    ".hidden childproc_clone3\n"
+    ".type childproc_clone3,%function\n"
+    "childproc_clone3:\n"
+    "  mov x9, x2\n"  // fn and arg: the child starts with a copy of our registers
+    "  mov x10, x3\n"
+    "  mov x8, #435\n"  // SYS_clone3
+    "  svc #0\n"
+    "  cbnz x0, 1f\n"
+    "  mov x29, xzr\n"  // the child: an outermost frame, on its own stack
+    "  mov x30, xzr\n"
+    "  mov x0, x10\n"
+    "  blr x9\n"
+    "  mov x8, #93\n"  // SYS_exit
+    "  svc #0\n"
+    "1:\n"
+    "  ret\n"
+    ".size childproc_clone3, .-childproc_clone3\n");
+#endif
+#endif
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+#ifndef CLONE_CLEAR_SIGHAND
+#define CLONE_CLEAR_SIGHAND 0x100000000ULL
 #endif
 
 namespace childproc::detail {
@@ -72,8 +135,10 @@ struct RawSys {
 
   // Every caught signal goes back to SIG_DFL before signals are unblocked, so a handler of the
   // parent can never run on the child's borrowed memory; ignored standard signals are reset too,
-  // as libuv does (a SIG_IGN disposition would survive exec).
-  CHILDPROC_CHILD_CODE static void reset_signals() {
+  // as libuv does (a SIG_IGN disposition would survive exec). After clone3's CLONE_CLEAR_SIGHAND
+  // the kernel has reset every handler already: only the standard signals remain (one may be
+  // ignored), and the real-time ones are left as they are.
+  CHILDPROC_CHILD_CODE static void reset_signals(bool handlers_cleared) {
     struct KernelSigaction {
       void* handler;
       unsigned long flags;
@@ -85,6 +150,7 @@ struct RawSys {
       if (sig == SIGKILL || sig == SIGSTOP) continue;
       syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(unsigned long));
     }
+    if (handlers_cleared) return;
     // Real-time signals: only those with a handler need resetting (exec resets handlers, and an
     // ignored real-time signal is the program's business, as in libuv).
     for (int sig = 32; sig <= 64; ++sig) {
@@ -150,11 +216,42 @@ constexpr bool kForkByDefault = false;
 #endif
 
 std::atomic<bool> g_use_fork{kForkByDefault};
+// Whether clone3 is worth trying: until it is refused once (a kernel before 5.5, a seccomp filter
+// that blocks it), or a test asks for the clone() path.
+#ifdef CHILDPROC_HAVE_CLONE3_STUB
+std::atomic<bool> g_try_clone3{true};
+#else
+std::atomic<bool> g_try_clone3{false};
+#endif
 
-// Runs the child with clone(CLONE_VM|CLONE_VFORK); returns the pid or -errno.
+// clone3's arguments, version 0 (64 bytes): what every kernel with clone3 takes.
+struct CloneArgs {
+  std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+// Runs the child with clone3(CLONE_VM|CLONE_VFORK|CLONE_CLEAR_SIGHAND), else clone(); returns
+// the pid or -errno.
 int start_with_clone(ChildContext& ctx, int& pidfd) {
-  int pid = clone(clone_entry, child_stack_top(), CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
-                  &ctx, &pidfd);
+  char* top = child_stack_top();
+#ifdef CHILDPROC_HAVE_CLONE3_STUB
+  if (g_try_clone3.load(std::memory_order_relaxed)) {
+    char* base = top - (kChildStackSize - 64);
+    CloneArgs args{};
+    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
+    args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    args.stack = reinterpret_cast<std::uintptr_t>(base);
+    args.stack_size = static_cast<std::uint64_t>(top - base);
+    ctx.handlers_cleared = true;
+    long pid = childproc_clone3(&args, sizeof args, clone_entry, &ctx);
+    if (pid >= 0) return static_cast<int>(pid);
+    ctx.handlers_cleared = false;
+    if (pid != -ENOSYS && pid != -EINVAL && pid != -E2BIG && pid != -EPERM)
+      return static_cast<int>(pid);
+    g_try_clone3.store(false, std::memory_order_relaxed);  // refused here: clone() from now on
+  }
+#endif
+  int pid = clone(clone_entry, top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx, &pidfd);
   return pid < 0 ? -errno : pid;
 }
 
@@ -297,6 +394,9 @@ std::optional<ExitStatus> try_reap(int handle) {
 
 void force_start_strategy(StartStrategy strategy) {
   g_use_fork.store(strategy == StartStrategy::kFork ? true : kForkByDefault);
+#ifdef CHILDPROC_HAVE_CLONE3_STUB
+  g_try_clone3.store(strategy != StartStrategy::kClone);
+#endif
 }
 
 }  // namespace childproc::detail

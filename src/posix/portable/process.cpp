@@ -66,7 +66,7 @@ struct LibcSys {
   }
   // Every caught signal back to SIG_DFL (ignored standard ones too, as libuv), so no handler of
   // the parent runs between here and exec, and no SIG_IGN survives exec.
-  static void reset_signals() {
+  static void reset_signals(bool) {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig <= kLastSignal; ++sig) {
@@ -430,7 +430,8 @@ std::optional<ExitStatus> try_reap(int handle) {
 }
 
 void force_start_strategy(StartStrategy strategy) {
-  g_strategy.store(strategy);
+  // kClone names the Linux backend's clone() path: here it is the default.
+  g_strategy.store(strategy == StartStrategy::kClone ? StartStrategy::kDefault : strategy);
 }
 
 }  // namespace childproc::detail
