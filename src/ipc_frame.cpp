@@ -77,6 +77,16 @@ FrameReader::Piece FrameReader::parse_header() {
   return Piece{};
 }
 
+// Moves input into `buffer` until it holds `size` bytes; whether it does.
+bool FrameReader::fill(char* buffer, std::size_t size, std::string_view& input) {
+  std::size_t n = std::min(size - have_, input.size());
+  std::memcpy(buffer + have_, input.data(), n);
+  have_ += n;
+  offset_ += n;
+  input.remove_prefix(n);
+  return have_ == size;
+}
+
 FrameReader::Piece FrameReader::next(std::string_view& input) {
   for (;;) {
     switch (state_) {
@@ -89,24 +99,13 @@ FrameReader::Piece FrameReader::next(std::string_view& input) {
       case State::kHeader: {
         if (input.empty()) return Piece{};
         if (have_ == 0) frame_start_ = offset_;
-        std::size_t n = std::min(kHeaderSize - have_, input.size());
-        std::memcpy(header_ + have_, input.data(), n);
-        have_ += n;
-        offset_ += n;
-        input.remove_prefix(n);
-        if (have_ < kHeaderSize) return Piece{};
+        if (!fill(header_, kHeaderSize, input)) return Piece{};
         Piece p = parse_header();
         if (p.kind == Piece::Kind::kError) return p;
         break;
       }
       case State::kRecord: {
-        if (input.empty()) return Piece{};
-        std::size_t n = std::min(kSocketRecordSize - have_, input.size());
-        std::memcpy(record_ + have_, input.data(), n);
-        have_ += n;
-        offset_ += n;
-        input.remove_prefix(n);
-        if (have_ < kSocketRecordSize) return Piece{};
+        if (!fill(record_, kSocketRecordSize, input)) return Piece{};
         have_ = 0;
         state_ = State::kData;
         Piece p;

@@ -63,7 +63,8 @@ class Channel {
  public:
   // Node's protocol over a connected stream socket of the caller's (a Unix socket on POSIX; on
   // Windows an overlapped named pipe handle, spoken in libuv's frames, whose sockets go to the
-  // process at the pipe's other end), which the channel then owns. Throws SystemError when the socket cannot be readied.
+  // process at the pipe's other end), which the channel then owns. Throws SystemError when the
+  // socket cannot be readied.
   static std::unique_ptr<Channel> open(Loop& loop, NativeHandle connected_socket,
                                        ChannelLimits limits = {});
 

@@ -55,6 +55,7 @@ class FrameReader {
   enum class State { kHeader, kRecord, kData, kFailed };
   Piece fail(std::string error);
   Piece parse_header();
+  bool fill(char* buffer, std::size_t size, std::string_view& input);
 
   State state_ = State::kHeader;
   char header_[kHeaderSize] = {};
