@@ -65,7 +65,8 @@ TEST(ExecFile, MaxBufferOnStdoutKillsAndKeepsExactlyMaxBuffer) {
 }
 
 TEST(ExecFile, MaxBufferOnStderr) {
-  Outcome o = run_exec_file(kHelper, {"write", "100000", "2"}, {.max_buffer = 1000});
+  // Far more than any pipe holds, so the child is still writing when it is killed.
+  Outcome o = run_exec_file(kHelper, {"write", "5000000", "2"}, {.max_buffer = 1000});
   ASSERT_TRUE(o.error);
   EXPECT_EQ(o.error->message, "stderr maxBuffer length exceeded");
   EXPECT_EQ(o.err.size(), 1000u);
