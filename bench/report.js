@@ -1,5 +1,5 @@
-// Merges the results of one bench/run into one table of medians and ratios, checks issue #6's
-// goals, and writes the same as JSON.
+// Merges the results of one bench/run into one table of medians and ratios, checks issues #6's
+// and #16's goals, and writes the same as JSON.
 //   node bench/report.js <results dir> <json out>
 // Inputs: Google Benchmark JSON files (*.json, median aggregates) and the Node peers' JSON lines
 // (*.jsonl). Every ratio is between two rows of this one run.
@@ -28,9 +28,10 @@ for (const file of fs.readdirSync(dir).sort()) {
         per_s: b.items_per_second,
         bytes_per_s: b.bytes_per_second,
       };
-      // An interleaved benchmark's cases are its counters: <case>_us, <case>_per_s.
+      // An interleaved benchmark's cases are its counters: <case>_us, <case>_per_s (and
+      // <case>_allocs: allocations per spawn).
       for (const [key, value] of Object.entries(b)) {
-        const m = /^(.*)_(us|per_s)$/.exec(key);
+        const m = /^(.*)_(us|per_s|allocs)$/.exec(key);
         if (!m || typeof value !== 'number') continue;
         const r = (results[`${name}/${m[1]}`] ||= {});
         r[m[2]] = value;
@@ -134,6 +135,15 @@ section('spawns per second, tiny child, 1 and 2 threads', 'spawns_per_second_raw
   ['childproc::spawn, a Loop per thread, 1 thread', 'spawns_per_second_spawn_async/threads:1'],
   ['childproc::spawn, a Loop per thread, 2 threads', 'spawns_per_second_spawn_async/threads:2'],
 ]);
+const al = (c) => `allocations_per_spawn/${c}`;
+lines.push('', '## heap allocations per spawn of the tiny child (operator new, counted)', '',
+           '| case | allocations |', '|---|---|');
+for (const [label, c] of [['childproc::spawn_sync, stdio ignore', 'spawn_sync_ignore'],
+                          ['childproc::spawn_sync, stdio pipe', 'spawn_sync_pipe'],
+                          ['childproc::spawn on a Loop, until exit', 'spawn_async_ignore']]) {
+  const r = get(al(c));
+  lines.push(`| ${label} | ${r && r.allocs !== undefined ? r.allocs.toFixed(1) : '(not run)'} |`);
+}
 const cap = (c) => `capture_interleaved/${c}`;
 section('capture of 1 GiB of child output, 64 KiB writes (interleaved)', cap('raw_read_loop_default_pipe'), 'bytes', [
   ['raw read() loop into a realloc() buffer, default 64 KiB pipe', cap('raw_read_loop_default_pipe')],
@@ -166,11 +176,20 @@ section('a job round trip (echo job)', 'pool_job_round_trip', 'us', [
   ['Node, fork per job', 'node_fork_per_job'],
 ]);
 
-lines.push('', '## goals (issue #6)', '', '| goal | this run | |', '|---|---|---|');
+lines.push('', '## goals (issues #6 and #16)', '', '| goal | this run | |', '|---|---|---|');
 goal('spawn_sync of the tiny child <= 1.15x raw clone-vfork',
      () => us(sp(0, 0, 'spawn_sync_ignore')) / us(sp(0, 0, 'raw_clone_vfork')), (v) => v <= 1.15, x);
 goal('async spawn on the Loop <= 1.3x raw clone-vfork',
      () => us(sp(0, 0, 'spawn_async_ignore')) / us(sp(0, 0, 'raw_clone_vfork')), (v) => v <= 1.3, x);
+goal('issue #16: spawn_sync (ignore) <= 1.10x raw clone-vfork',
+     () => us(sp(0, 0, 'spawn_sync_ignore')) / us(sp(0, 0, 'raw_clone_vfork')), (v) => v <= 1.10, x);
+goal('issue #16: spawn_sync (pipe) <= 1.20x raw clone-vfork',
+     () => us(sp(0, 0, 'spawn_sync_pipe')) / us(sp(0, 0, 'raw_clone_vfork')), (v) => v <= 1.20, x);
+goal('issue #16: async spawn on the Loop <= 1.20x raw clone-vfork',
+     () => us(sp(0, 0, 'spawn_async_ignore')) / us(sp(0, 0, 'raw_clone_vfork')), (v) => v <= 1.20, x);
+goal('issue #16: every childproc spawn row faster than glibc posix_spawn (slowest / posix_spawn)',
+     () => Math.max(...['spawn_sync_ignore', 'spawn_sync_pipe', 'spawn_async_ignore'].map(
+               (c) => us(sp(0, 0, c)))) / us(sp(0, 0, 'raw_posix_spawn')), (v) => v < 1, x);
 goal('4 GiB parent heap: spawn_sync <= 1.2x its small-heap latency',
      () => us(sp(0, 4, 'spawn_sync_ignore')) / us(sp(0, 0, 'spawn_sync_ignore')), (v) => v <= 1.2, x);
 goal('(reference, not a goal) raw clone-vfork, 4 GiB / 0 GiB',

@@ -6,15 +6,39 @@
 //                         bench/run's table quotes.
 //   BM_<mechanism>:       each mechanism alone, for filtering and profiling one of them.
 //   BM_spawns_per_second_*: one and two threads spawning at once.
+//   BM_allocations_per_spawn: heap allocations each childproc spawn makes (counted here by
+//                         replacing operator new), the spawn path's hidden cost.
 // The Node peers are bench/node/spawn_bench.js.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <childproc/childproc.hpp>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <new>
+#include <string>
+#include <vector>
 
 #include "interleaved.hpp"
 #include "spawn_mechanisms.hpp"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+// Every C++ allocation of this process is counted (the library allocates through new only).
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -139,6 +163,33 @@ void BM_spawns_per_second_spawn_async(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// Allocations per spawn of the tiny child, for each childproc way (after one warm-up spawn, so
+// one-time state such as the shared /dev/null is not counted).
+void BM_allocations_per_spawn(benchmark::State& state) {
+  childproc::Loop loop;
+  struct Case {
+    const char* name;
+    std::function<void()> run;
+  };
+  const Case cases[] = {
+      {"spawn_sync_ignore", [] { bench::spawn_sync_ignore(kTiny); }},
+      {"spawn_sync_pipe", [] { bench::spawn_sync_pipe(kTiny); }},
+      {"spawn_async_ignore", [&loop] { bench::spawn_async_ignore(kTiny, loop); }},
+  };
+  for (const Case& c : cases)
+    c.run();
+  std::vector<long> counted(std::size(cases), 0);
+  for (auto _ : state)
+    for (std::size_t i = 0; i < std::size(cases); ++i) {
+      long before = g_allocations.load(std::memory_order_relaxed);
+      cases[i].run();
+      counted[i] += g_allocations.load(std::memory_order_relaxed) - before;
+    }
+  for (std::size_t i = 0; i < std::size(cases); ++i)
+    state.counters[std::string(cases[i].name) + "_allocs"] =
+        static_cast<double>(counted[i]) / static_cast<double>(state.iterations());
+}
+
 void heap_and_child(benchmark::internal::Benchmark* b) {
   // The child varies fastest, so each heap size is allocated and touched once per benchmark.
   b->ArgNames({"bin_true", "heap_gib"})->ArgsProduct({{0, 1}, {0, 1, 4}})->UseRealTime();
@@ -175,4 +226,5 @@ BENCHMARK(BM_childproc_spawn_async_ignore)->Apply(heap_and_child);
 BENCHMARK(BM_spawns_per_second_raw_clone_vfork)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_spawns_per_second_spawn_sync)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_spawns_per_second_spawn_async)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_allocations_per_spawn)->Iterations(200);
 BENCHMARK_MAIN();

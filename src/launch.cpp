@@ -5,7 +5,7 @@
 
 namespace childproc::detail {
 
-Launch launch(const SpawnPlan& plan) {
+Launch launch(const SpawnPlan& plan, const LaunchHints& hints) {
   const std::size_t n = plan.stdio.size();
   Launch out;
   out.parent_ends.resize(n);
@@ -20,6 +20,7 @@ Launch launch(const SpawnPlan& plan) {
       case Stdio::Kind::kOverlapped:
       case Stdio::Kind::kIpc: {
         PipeDirection dir = plan.stdio[i].kind == Stdio::Kind::kIpc ? PipeDirection::kIpc
+                            : i == 0 && hints.stdin_never_written   ? PipeDirection::kToChildAtEof
                             : i == 0                                ? PipeDirection::kToChild
                             : i < 3                                 ? PipeDirection::kFromChild
                                                                     : PipeDirection::kDuplex;
@@ -57,6 +58,7 @@ Launch launch(const SpawnPlan& plan) {
   request.die_with_parent = plan.kill_on_parent_death;
   request.verbatim_arguments = plan.windows_verbatim_arguments;
   request.hide_window = plan.windows_hide;
+  request.wait_only = hints.wait_only;
   request.uid = plan.uid;
   request.gid = plan.gid;
   out.failure = start_process(request, out.process);

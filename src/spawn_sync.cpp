@@ -7,6 +7,7 @@
 // The first error wins (ETIMEDOUT, ENOBUFS); the child is killed at most once.
 #include "childproc/spawn_sync.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -51,6 +52,11 @@ class SyncRunner {
 
   void run() {
     if (plan_.timeout.count() > 0) deadline_ = Clock::now() + plan_.timeout;
+    if (pipes_.empty() && !deadline_) {
+      // Nothing to feed, drain or time: one blocking wait is the whole lifecycle.
+      record_exit(detail::wait_for_exit(result_.pid, process_handle_.get()));
+      state_ = State::kDone;
+    }
     while (state_ != State::kDone)
       step();
     if (pipe_error_) set_error(*pipe_error_, "spawnSync " + plan_.file);  // ranks last
@@ -126,11 +132,15 @@ class SyncRunner {
   void on_exit() {
     auto status = detail::try_reap(process_handle_.get());
     if (!status) return;
-    result_.status = status->code;
-    result_.signal = status->signal;
-    process_handle_.reset();
+    record_exit(*status);
     state_ = State::kDraining;
     drain_deadline_ = Clock::now() + options_.close_timeout_after_exit;
+  }
+
+  void record_exit(const detail::ExitStatus& status) {
+    result_.status = status.code;
+    result_.signal = status.signal;
+    process_handle_.reset();
   }
 
   void service(Pipe& p, unsigned ready) {
@@ -226,7 +236,15 @@ namespace detail {
 SpawnSyncResult run_spawn_sync(const std::string& file, const std::vector<std::string>& args,
                                const SpawnSyncOptions& options, bool mirror_std_fields) {
   SpawnPlan plan = plan_spawn_sync(file, args, options);
-  Launch launched = launch(plan);
+  LaunchHints hints;
+  // No pipe and no timeout: nothing will ever signal or watch the child, only wait for it.
+  hints.wait_only = plan.timeout.count() == 0 &&
+                    std::none_of(plan.stdio.begin(), plan.stdio.end(), [](const Stdio& s) {
+                      return s.kind == Stdio::Kind::kPipe || s.kind == Stdio::Kind::kOverlapped ||
+                             s.kind == Stdio::Kind::kIpc;
+                    });
+  hints.stdin_never_written = !options.input || options.input->empty();
+  Launch launched = launch(plan, hints);
   SpawnSyncResult result;
   if (launched.failure) {
     result.error = make_system_error(launched.failure->err, "spawnSync " + plan.file, plan.file,

@@ -24,6 +24,10 @@ TEST(PosixSpawnSync, DeathBySignalIsASignalNotAStatus) {
   auto r = spawn_sync(kHelper, {"signal", std::to_string(SIGSEGV)});
   EXPECT_EQ(r.status, std::nullopt);
   EXPECT_EQ(r.signal, SIGSEGV);
+  // Without a pipe or a timeout the child is only waited for (no process handle is made).
+  auto quiet = spawn_sync(kHelper, {"signal", std::to_string(SIGTERM)}, {.stdio = "ignore"});
+  EXPECT_EQ(quiet.status, std::nullopt);
+  EXPECT_EQ(quiet.signal, SIGTERM);
 }
 
 TEST(PosixSpawnSync, TimeoutUsesKillSignal) {

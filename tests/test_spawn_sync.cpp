@@ -23,6 +23,24 @@ TEST(SpawnSync, ExitCodeAndOutput) {
   EXPECT_EQ(spawn_sync(kHelper, {"exit", "7"}).status, 7);
 }
 
+TEST(SpawnSync, WithoutPipesOrTimeoutTheExitIsStillCollected) {
+  // The blocking wait that replaces the poll loop when nothing is to be fed, drained or timed.
+  auto r = spawn_sync(kHelper, {"exit", "7"}, {.stdio = "ignore"});
+  EXPECT_EQ(r.status, 7);
+  EXPECT_FALSE(r.error);
+  EXPECT_GT(r.pid, 0);
+  EXPECT_EQ(r.output, (std::vector<std::optional<std::string>>(3)));
+}
+
+TEST(SpawnSync, StdinWithoutInputIsAPipeAtEof) {
+  // Nothing to write: the child's stdin is a pipe whose other end is already closed.
+  auto r = spawn_sync(kHelper, {"count-stdin"}, {.stdio = {"pipe", "pipe", "ignore"}});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.std_out, "0 0");
+  auto fed = spawn_sync(kHelper, {"count-stdin"}, {.input = "abc"});
+  EXPECT_EQ(fed.std_out, "3 294");
+}
+
 TEST(SpawnSync, EnoentIsResultError) {
   auto r = spawn_sync("no-such-cmd-xyz", {"a", "b"});
   ASSERT_TRUE(r.error);

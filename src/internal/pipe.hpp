@@ -13,7 +13,10 @@ namespace childproc::detail {
 using IoCount = std::ptrdiff_t;
 
 enum class PipeDirection {
-  kToChild,    // the child reads (stdin)
+  kToChild,  // the child reads (stdin)
+  // The child reads a stdin we never write (spawn_sync without input): it sees EOF once our end
+  // closes, so a plain pipe serves (half the cost of a socket pair) and our end stays blocking.
+  kToChildAtEof,
   kFromChild,  // the child writes (stdout, stderr): a real pipe, sized for throughput
   kDuplex,     // both ways (extra fds >= 3): a socket pair
   kIpc,        // the IPC channel: a socket pair that also carries descriptors

@@ -39,6 +39,9 @@ struct ProcessRequest {
   bool die_with_parent = false;     // the child is killed when this process dies
   bool verbatim_arguments = false;  // Windows: argv joined without quoting
   bool hide_window = false;         // Windows: no console window, GUI shown hidden
+  // The caller will only wait for the exit (wait_for_exit), never watch or signal the process:
+  // spawn_sync with no pipe and no timeout. Linux then makes no pidfd (about 3 us a spawn).
+  bool wait_only = false;
   std::optional<std::uint32_t> uid;
   std::optional<std::uint32_t> gid;
   std::vector<ChildFd> fds;
@@ -83,6 +86,10 @@ int signal_process_group(int leader_pid, NativeHandle group, int sig);
 
 // Collects the exit status if the process has exited; nullopt if it is still running.
 std::optional<ExitStatus> try_reap(NativeHandle handle);
+
+// Blocks until the process has exited and collects its status. `handle` may be empty for a
+// wait_only start; `pid` is then what is waited for.
+ExitStatus wait_for_exit(int pid, NativeHandle handle);
 
 // Calls `on_exit` from the loop when the process may have exited (then try_reap() tells); a
 // watch of `loop`, ended with unwatch() and referenced with set_ref().

@@ -52,9 +52,15 @@ struct Launch {
   StartedProcess process;
 };
 
+// What the caller will do with the child, so that nothing it will not use is made.
+struct LaunchHints {
+  bool wait_only = false;            // ProcessRequest::wait_only
+  bool stdin_never_written = false;  // a stdin pipe gets EOF only (PipeDirection::kToChildAtEof)
+};
+
 // Creates the pipes, starts the process, closes the child's ends. A pipe creation failure is
 // reported like a start failure (step "pipe").
-Launch launch(const SpawnPlan& plan);
+Launch launch(const SpawnPlan& plan, const LaunchHints& hints = {});
 
 // spawn_sync() itself. With mirror_std_fields false, std_out/std_err stay empty and the bytes
 // are only in output[1]/output[2]: exec_file_sync takes them from there without a copy.

@@ -70,6 +70,8 @@ int set_nonblocking_fresh(int fd) {
 }  // namespace
 
 int make_pipe(PipeDirection direction, PipePair& out) {
+  if (direction == PipeDirection::kToChildAtEof)
+    return posix::make_cloexec_pipe(out.child, out.parent, false);
   // The parent's end: the read end of a pipe, either end of a socket pair.
   int err = direction == PipeDirection::kFromChild
                 ? posix::make_cloexec_pipe(out.parent, out.child, false)

@@ -133,6 +133,7 @@ void close_handle(NativeHandle handle) noexcept {
 }
 
 int make_pipe(PipeDirection direction, PipePair& out) {
+  if (direction == PipeDirection::kToChildAtEof) direction = PipeDirection::kToChild;
   static std::atomic<unsigned> counter{0};
   std::wstring name = L"\\\\.\\pipe\\childproc-" + std::to_wstring(GetCurrentProcessId()) + L"-" +
                       std::to_wstring(counter.fetch_add(1)) + L"-" +

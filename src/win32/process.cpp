@@ -461,6 +461,11 @@ std::optional<ExitStatus> try_reap(NativeHandle handle) {
   return status;
 }
 
+ExitStatus wait_for_exit(int, NativeHandle handle) {
+  WaitForSingleObject(os_handle(handle), INFINITE);
+  return *try_reap(handle);
+}
+
 std::uint64_t watch_exit(LoopCore& loop, NativeHandle handle, std::function<void()> on_exit) {
   std::uint64_t key = loop.watch(kInvalidNativeHandle, kIoReadable,
                                  [on_exit = std::move(on_exit)](unsigned) { on_exit(); });

@@ -230,15 +230,16 @@ struct CloneArgs {
 };
 
 // Runs the child with clone3(CLONE_VM|CLONE_VFORK|CLONE_CLEAR_SIGHAND), else clone(); returns
-// the pid or -errno.
-int start_with_clone(ChildContext& ctx, int& pidfd) {
+// the pid or -errno. `pidfd` null: none is made (a wait_only start).
+int start_with_clone(ChildContext& ctx, int* pidfd) {
   char* top = child_stack_top();
+  const std::uint64_t pidfd_flag = pidfd != nullptr ? CLONE_PIDFD : 0;
 #ifdef CHILDPROC_HAVE_CLONE3_STUB
   if (g_try_clone3.load(std::memory_order_relaxed)) {
     char* base = top - (kChildStackSize - 64);
     CloneArgs args{};
-    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
-    args.pidfd = reinterpret_cast<std::uintptr_t>(&pidfd);
+    args.flags = CLONE_VM | CLONE_VFORK | pidfd_flag | CLONE_CLEAR_SIGHAND;
+    args.pidfd = reinterpret_cast<std::uintptr_t>(pidfd);
     args.exit_signal = SIGCHLD;
     args.stack = reinterpret_cast<std::uintptr_t>(base);
     args.stack_size = static_cast<std::uint64_t>(top - base);
@@ -251,17 +252,18 @@ int start_with_clone(ChildContext& ctx, int& pidfd) {
     g_try_clone3.store(false, std::memory_order_relaxed);  // refused here: clone() from now on
   }
 #endif
-  int pid = clone(clone_entry, top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx, &pidfd);
+  int pid = clone(clone_entry, top, CLONE_VM | CLONE_VFORK | static_cast<int>(pidfd_flag) | SIGCHLD,
+                  &ctx, pidfd);
   return pid < 0 ? -errno : pid;
 }
 
 // Runs the child with fork(), for environments that refuse shared-memory clone (valgrind,
 // qemu-user, ThreadSanitizer); the exit is then watched through pidfd_open().
-int start_with_fork(ChildContext& ctx, int& pidfd) {
+int start_with_fork(ChildContext& ctx, int* pidfd) {
   int pid = posix::fork_child(ctx, raw_child_main);
-  if (pid <= 0 || ctx.err != 0) return pid;
-  pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
+  if (pid <= 0 || ctx.err != 0 || pidfd == nullptr) return pid;
+  *pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (*pidfd < 0) {
     // No pidfd (kernel < 5.3): we cannot watch this child; do not leave it running unwatched.
     int err = errno;
     kill(pid, SIGKILL);
@@ -340,22 +342,24 @@ std::optional<ProcessFailure> start_here(const ProcessRequest& req, StartedProce
   ChildContext ctx;
   posix::prepare_child(req, arrays, ctx);
 
+  // A wait_only child is never signalled or watched: blocking waitid on its pid is enough.
   int pidfd = -1;
+  int* want_pidfd = req.wait_only ? nullptr : &pidfd;
   int pid;
   {
     // 2. No handler of ours may run in the child before it has reset them.
     posix::SignalsBlocked blocked;
     // 3. Start it.
     if (!g_use_fork.load(std::memory_order_relaxed)) {
-      pid = start_with_clone(ctx, pidfd);
+      pid = start_with_clone(ctx, want_pidfd);
       if (pid == -EINVAL || pid == -ENOSYS || pid == -EPERM) {
         // Shared-memory clone refused by the environment: use fork from now on.
         g_use_fork.store(true, std::memory_order_relaxed);
         ctx.err = 0;
-        pid = start_with_fork(ctx, pidfd);
+        pid = start_with_fork(ctx, want_pidfd);
       }
     } else {
-      pid = start_with_fork(ctx, pidfd);
+      pid = start_with_fork(ctx, want_pidfd);
     }
   }
 
@@ -375,12 +379,17 @@ int signal_process(int handle, int sig) {
   return syscall(SYS_pidfd_send_signal, handle, sig, nullptr, 0) == 0 ? 0 : errno;
 }
 
-std::optional<ExitStatus> try_reap(int handle) {
+namespace {
+
+// waitid() on the pidfd, or on the pid where there is none (a wait_only start). nullopt: WNOHANG
+// was asked and the process still runs.
+std::optional<ExitStatus> wait_child(int pid, int handle, int options) {
   siginfo_t info{};
   int rc;
   do {
-    rc =
-        waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(handle), &info, WEXITED | WNOHANG);
+    rc = handle >= 0
+             ? waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(handle), &info, options)
+             : waitid(P_PID, static_cast<id_t>(pid), &info, options);
   } while (rc < 0 && errno == EINTR);
   if (rc < 0) {
     // ECHILD: someone else reaped it (a waitpid(-1) in the host). Report what Node would for an
@@ -390,6 +399,16 @@ std::optional<ExitStatus> try_reap(int handle) {
   if (info.si_pid == 0) return std::nullopt;
   if (info.si_code == CLD_EXITED) return ExitStatus{info.si_status, std::nullopt};
   return ExitStatus{std::nullopt, info.si_status};
+}
+
+}  // namespace
+
+std::optional<ExitStatus> try_reap(int handle) {
+  return wait_child(-1, handle, WEXITED | WNOHANG);
+}
+
+ExitStatus wait_for_exit(int pid, int handle) {
+  return *wait_child(pid, handle, WEXITED);  // without WNOHANG it returns only on an exit
 }
 
 void force_start_strategy(StartStrategy strategy) {

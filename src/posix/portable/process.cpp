@@ -17,6 +17,7 @@
 // recycled) pid is never signalled.
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -427,6 +428,15 @@ std::optional<ExitStatus> try_reap(int handle) {
   if (rc < 0) return ExitStatus{-wait_errno, std::nullopt};
   if (WIFEXITED(status)) return ExitStatus{WEXITSTATUS(status), std::nullopt};
   return ExitStatus{std::nullopt, WTERMSIG(status)};
+}
+
+ExitStatus wait_for_exit(int, int handle) {
+  // The handle is readable once a SIGCHLD has come for any child: wait for that, then ask.
+  for (;;) {
+    if (auto status = try_reap(handle)) return *status;
+    pollfd readable{handle, POLLIN, 0};
+    ::poll(&readable, 1, -1);
+  }
 }
 
 void force_start_strategy(StartStrategy strategy) {
