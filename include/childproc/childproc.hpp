@@ -1,6 +1,7 @@
 // childproc: Node's child_process for C++. One include for the whole public API.
 #pragma once
 
+#include "childproc/advanced.hpp"       // IWYU pragma: export
 #include "childproc/child_process.hpp"  // IWYU pragma: export
 #include "childproc/error.hpp"          // IWYU pragma: export
 #include "childproc/event.hpp"          // IWYU pragma: export
