@@ -904,11 +904,31 @@ class DeepEqual {
         a->kind);
   }
 
+  // Property lists compare in JavaScript's enumeration order: index keys ascending, then the
+  // named ones as inserted.
   bool properties(const Properties& a, const Properties& b) {
     if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-      if (a[i].first != b[i].first || !values(a[i].second, b[i].second)) return false;
+    auto ia = index_properties(a), ib = index_properties(b);
+    if (ia.size() != ib.size()) return false;
+    for (std::size_t i = 0; i < ia.size(); ++i)
+      if (ia[i].first != ib[i].first || !values(*ia[i].second, *ib[i].second)) return false;
+    return named_equal(a, b);
+  }
+  bool named_equal(const Properties& a, const Properties& b) {
+    Properties na = named(a), nb = named(b);
+    if (na.size() != nb.size()) return false;
+    for (std::size_t i = 0; i < na.size(); ++i)
+      if (na[i].first != nb[i].first || !values(na[i].second, nb[i].second)) return false;
     return true;
+  }
+  static std::vector<std::pair<std::uint32_t, const Value*>> index_properties(
+      const Properties& props, std::vector<std::pair<std::uint32_t, const Value*>> out = {}) {
+    std::uint32_t index;
+    for (const auto& [key, value] : props)
+      if (array_index(key, index)) out.emplace_back(index, &value);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& l, const auto& r) { return l.first < r.first; });
+    return out;
   }
   bool kinds(const Object& a, const Object& b) { return properties(a.properties, b.properties); }
   // Arrays compare as JavaScript sees them: the same elements at the same indices, whether an
@@ -922,18 +942,13 @@ class DeepEqual {
     if (ea.size() != eb.size()) return false;
     for (std::size_t i = 0; i < ea.size(); ++i)
       if (ea[i].first != eb[i].first || !values(*ea[i].second, *eb[i].second)) return false;
-    return properties(named(a.properties), named(b.properties));
+    return named_equal(a.properties, b.properties);
   }
   static std::vector<std::pair<std::uint32_t, const Value*>> indexed(const Array& x) {
     std::vector<std::pair<std::uint32_t, const Value*>> out;
     for (std::size_t i = 0; i < x.elements.size(); ++i)
       if (!x.elements[i].is_hole()) out.emplace_back(static_cast<std::uint32_t>(i), &x.elements[i]);
-    std::uint32_t index;
-    for (const auto& [key, value] : x.properties)
-      if (array_index(key, index)) out.emplace_back(index, &value);
-    std::stable_sort(out.begin(), out.end(),
-                     [](const auto& l, const auto& r) { return l.first < r.first; });
-    return out;
+    return index_properties(x.properties, std::move(out));
   }
   static Properties named(const Properties& props) {
     Properties out;
