@@ -18,6 +18,7 @@
 #include <cstring>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "childproc/json.hpp"
 #include "internal/utf8.hpp"
@@ -1189,6 +1190,209 @@ bool operator==(const Value& a, const Value& b) {
 
 bool deep_equal(const Value& a, const Value& b) {
   return DeepEqual().values(a, b);
+}
+
+// ---- JSON ------------------------------------------------------------------------------------
+
+namespace {
+
+// Date.prototype.toISOString: YYYY-MM-DDTHH:mm:ss.sssZ, a six-digit signed year outside 0..9999.
+std::string iso_date(double time) {
+  auto ms = static_cast<std::int64_t>(time);
+  std::int64_t days = ms / 86400000;
+  std::int64_t in_day = ms % 86400000;
+  if (in_day < 0) {
+    in_day += 86400000;
+    --days;
+  }
+  // Civil date from days since 1970-01-01 (proleptic Gregorian).
+  std::int64_t z = days + 719468;
+  std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  std::int64_t doe = z - era * 146097;
+  std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  std::int64_t mp = (5 * doy + 2) / 153;
+  std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  auto pad = [](std::int64_t v, int width) {
+    std::string digits = std::to_string(v);
+    return std::string(digits.size() < static_cast<std::size_t>(width) ? width - digits.size() : 0,
+                       '0') +
+           digits;
+  };
+  std::string out;
+  if (year >= 0 && year <= 9999)
+    out = pad(year, 4);
+  else
+    out = (year < 0 ? "-" : "+") + pad(year < 0 ? -year : year, 6);
+  out += "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(in_day / 3600000, 2) + ":" +
+         pad(in_day / 60000 % 60, 2) + ":" + pad(in_day / 1000 % 60, 2) + "." +
+         pad(in_day % 1000, 3) + "Z";
+  return out;
+}
+
+json::Value json_number(double d) {
+  return std::isfinite(d) ? json::Value(d) : json::Value();
+}
+
+// One typed-array element as a number (a BigInt element cannot become JSON).
+double view_element(const View& v, std::size_t i) {
+  const char* p = v.bytes.data() + i * element_size(v.type);
+  auto load = [p](auto sample) {
+    std::memcpy(&sample, p, sizeof sample);
+    return sample;
+  };
+  switch (v.type) {
+    case ViewType::kInt8Array:
+      return load(std::int8_t{});
+    case ViewType::kInt16Array:
+      return load(std::int16_t{});
+    case ViewType::kUint16Array:
+      return load(std::uint16_t{});
+    case ViewType::kInt32Array:
+      return load(std::int32_t{});
+    case ViewType::kUint32Array:
+      return load(std::uint32_t{});
+    case ViewType::kFloat32Array:
+      return load(float{});
+    case ViewType::kFloat64Array:
+      return load(double{});
+    case ViewType::kBigInt64Array:
+    case ViewType::kBigUint64Array:
+      throw std::invalid_argument("Do not know how to serialize a BigInt");
+    default:
+      return load(std::uint8_t{});
+  }
+}
+
+class ToJson {
+ public:
+  json::Value value(const Value& v) {
+    switch (v.type()) {
+      case Value::Type::kUndefined:
+      case Value::Type::kNull:
+      case Value::Type::kHole:
+        return nullptr;
+      case Value::Type::kBool:
+        return v.as_bool();
+      case Value::Type::kNumber:
+        return json_number(v.as_number());
+      case Value::Type::kBigInt:
+        throw std::invalid_argument("Do not know how to serialize a BigInt");
+      case Value::Type::kString:
+        return v.as_string();
+      case Value::Type::kObject:
+        break;
+    }
+    std::shared_ptr<HeapObject> object = v.heap();
+    if (!open_.insert(object.get()).second)
+      throw std::invalid_argument("Converting circular structure to JSON");
+    json::Value out = std::visit([this](const auto& kind) { return convert(kind); }, object->kind);
+    open_.erase(object.get());
+    return out;
+  }
+
+ private:
+  // Members in enumeration order; undefined ones are left out, as JSON.stringify does.
+  json::Value members(const Properties& props,
+                      std::vector<std::pair<std::uint32_t, const Value*>> indexed = {}) {
+    json::Value out = json::Value::object();
+    std::uint32_t index;
+    for (const auto& [key, value] : props)
+      if (array_index(key, index)) indexed.emplace_back(index, &value);
+    std::stable_sort(indexed.begin(), indexed.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [i, value] : indexed)
+      if (!value->is_undefined()) out[std::to_string(i)] = this->value(*value);
+    for (const auto& [key, value] : props)
+      if (!array_index(key, index) && !value.is_undefined()) out[key] = this->value(value);
+    return out;
+  }
+
+  json::Value convert(const Object& o) { return members(o.properties); }
+  json::Value convert(const Array& a) {
+    constexpr std::size_t kMaxHoles = 1u << 20;  // Node would fail past a string's size anyway
+    std::size_t length = std::max<std::size_t>(a.length, a.elements.size());
+    std::vector<const Value*> at(a.elements.size());
+    for (std::size_t i = 0; i < a.elements.size(); ++i)
+      at[i] = &a.elements[i];
+    std::uint32_t index;
+    std::size_t far = 0;
+    for (const auto& [key, value] : a.properties)
+      if (array_index(key, index) && index < length) far = std::max<std::size_t>(far, index + 1);
+    if (std::max(far, length) - a.elements.size() > kMaxHoles)
+      throw std::invalid_argument("Invalid string length");
+    at.resize(length, nullptr);
+    for (const auto& [key, value] : a.properties)
+      if (array_index(key, index) && index < length) at[index] = &value;
+    json::Value out = json::Value::array();
+    for (const Value* e : at)
+      out.push_back(e == nullptr || e->is_undefined() ? json::Value() : value(*e));
+    return out;
+  }
+  json::Value convert(const Date& d) {
+    return std::isnan(d.time) ? json::Value() : json::Value(iso_date(d.time));
+  }
+  json::Value convert(const RegExp&) { return json::Value::object(); }
+  json::Value convert(const Map&) { return json::Value::object(); }
+  json::Value convert(const Set&) { return json::Value::object(); }
+  json::Value convert(const BooleanObject& b) { return b.value; }
+  json::Value convert(const NumberObject& n) { return json_number(n.value); }
+  json::Value convert(const BigIntObject&) {
+    throw std::invalid_argument("Do not know how to serialize a BigInt");
+  }
+  json::Value convert(const StringObject& s) { return s.value; }
+  json::Value convert(const ArrayBuffer&) { return json::Value::object(); }
+  json::Value convert(const View& v) {
+    if (v.type == ViewType::kDataView) return json::Value::object();
+    if (v.type == ViewType::kBuffer) {
+      json::Value data = json::Value::array();
+      for (unsigned char c : v.bytes)
+        data.push_back(static_cast<int>(c));
+      return json::Value::object({{"type", "Buffer"}, {"data", std::move(data)}});
+    }
+    json::Value out = json::Value::object();
+    std::size_t n = v.bytes.size() / element_size(v.type);
+    for (std::size_t i = 0; i < n; ++i)
+      out[std::to_string(i)] = json_number(view_element(v, i));
+    return out;
+  }
+
+  std::unordered_set<const HeapObject*> open_;  // being converted: seen again, a cycle
+};
+
+}  // namespace
+
+Value from_json(const json::Value& v) {
+  switch (v.type()) {
+    case json::Value::Type::kNull:
+      return nullptr;
+    case json::Value::Type::kBool:
+      return v.as_bool();
+    case json::Value::Type::kNumber:
+      return v.as_number();
+    case json::Value::Type::kString:
+      return v.as_string();
+    case json::Value::Type::kArray: {
+      Array a;
+      for (const json::Value& e : v.as_array())
+        a.elements.push_back(from_json(e));
+      a.length = static_cast<std::uint32_t>(a.elements.size());
+      return Value(std::move(a));
+    }
+    case json::Value::Type::kObject: {
+      Object o;
+      for (const auto& [key, value] : v.as_object())
+        o.properties.emplace_back(key, from_json(value));
+      return Value(std::move(o));
+    }
+  }
+  return Value();
+}
+
+json::Value to_json(const Value& value) {
+  return ToJson().value(value);
 }
 
 // ---- entry points ---------------------------------------------------------------------------

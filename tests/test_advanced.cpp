@@ -69,6 +69,40 @@ TEST(AdvancedNode, CorpusIsByteExactBothWays) {
       << checked.std_out;
 }
 
+// to_json is JSON.stringify: for every corpus value, the same text, or the same TypeError.
+TEST(AdvancedNode, ToJsonIsWhatJsonStringifyGives) {
+  auto emitted = spawn_sync(cptest::kNode, {cptest::kNodeDir + "/advanced_corpus.js", "emit"},
+                            {.timeout = 120s, .max_buffer = 64u << 20});
+  auto stringified = spawn_sync(cptest::kNode, {cptest::kNodeDir + "/advanced_corpus.js", "json"},
+                                {.timeout = 120s, .max_buffer = 256u << 20});
+  ASSERT_EQ(emitted.status, 0) << emitted.std_err;
+  ASSERT_EQ(stringified.status, 0) << stringified.std_err;
+  std::istringstream values(emitted.std_out), texts(stringified.std_out);
+  std::string value_line, text_line;
+  std::size_t compared = 0, refused = 0;
+  while (std::getline(values, value_line) && std::getline(texts, text_line)) {
+    std::string index = value_line.substr(0, value_line.find(' '));
+    std::string node_text = text_line.substr(text_line.find(' ') + 1);
+    Value v = advanced::deserialize(unhex(value_line.substr(value_line.find(' ') + 1)));
+    std::string ours;
+    try {
+      ours = json::stringify(advanced::to_json(v));
+    } catch (const std::invalid_argument& e) {
+      ours = std::string("!") + e.what();
+      ++refused;
+    }
+    EXPECT_EQ(ours, node_text) << "value " << index;
+    ++compared;
+  }
+  EXPECT_GE(compared, 200u);
+  EXPECT_GT(refused, 0u);  // BigInts, cycles and a 2^32 - 1 long array are among them
+  // And back: a JSON value is the same object as an advanced one.
+  json::Value j = json::parse(R"({"a":[1,"x",null,true,{"b":-2.5}]})");
+  EXPECT_EQ(advanced::to_json(advanced::from_json(j)), j);
+  EXPECT_EQ(serialized_hex(advanced::from_json(json::parse(R"({"a":1,"b":"x"})"))),
+            "ff0f6f22016149022201622201787b02");
+}
+
 // Values built here, with the bytes Node 20 writes for them (v8.serialize in node 20.20).
 TEST(Advanced, ValuesBuiltInCppSerializeAsNodeDoes) {
   EXPECT_EQ(serialized_hex(5), "ff0f490a");

@@ -26,6 +26,8 @@
 #include <variant>
 #include <vector>
 
+#include "childproc/json.hpp"
+
 namespace childproc::advanced {
 
 class Value;
@@ -269,5 +271,18 @@ void serialize_to(const Value& value, std::string& out,
 // references and too deep nesting throw DeserializeError with the byte offset.
 Value deserialize(std::string_view bytes, HostObjects host = HostObjects::kNodeDefault,
                   const Limits& limits = {});
+
+// A JSON value as the same object in JavaScript: objects, arrays, numbers, strings, booleans
+// and null, one-to-one.
+Value from_json(const json::Value& value);
+
+// What JSON.parse(JSON.stringify(value)) gives in Node: Date -> its ISO string (null when
+// invalid), Buffer -> {type: 'Buffer', data: [...]}, typed arrays -> objects of their elements,
+// Map, Set, RegExp, ArrayBuffer and DataView -> {}, wrappers -> their primitive, NaN and
+// Infinity -> null, undefined -> left out of objects and null in arrays (a top-level undefined
+// is null). Throws std::invalid_argument with JSON.stringify's TypeError message for a BigInt
+// ("Do not know how to serialize a BigInt") or a cycle ("Converting circular structure to
+// JSON").
+json::Value to_json(const Value& value);
 
 }  // namespace childproc::advanced

@@ -2,6 +2,8 @@
 // Node's v8.serialize is compared with, byte for byte, and that v8.deserialize must read back
 // from the C++ side's bytes.
 //   node advanced_corpus.js emit         one line per value: <index> <v8.serialize(value) in hex>
+//   node advanced_corpus.js json         one line per value: <index> <JSON.stringify(value)>, or
+//                                        <index> !<the TypeError's message> when it throws
 //   node advanced_corpus.js check FILE   FILE ('-': stdin): lines <index> <hex>; each v8.deserialize'd and
 //                                        compared with value <index> (util.isDeepStrictEqual);
 //                                        prints "checked N" and each mismatch, exit 1 on any
@@ -148,6 +150,15 @@ const values = corpus();
 if (mode === 'emit') {
   const out = values.map((v, i) => `${i} ${v8.serialize(v).toString('hex')}`);
   process.stdout.write(out.join('\n') + '\n');
+} else if (mode === 'json') {
+  const out = values.map((v, i) => {
+    try {
+      return `${i} ${JSON.stringify(v) ?? 'null'}`;
+    } catch (e) {
+      return `${i} !${e.message.split('\n')[0]}`;
+    }
+  });
+  process.stdout.write(out.join('\n') + '\n');
 } else if (mode === 'check') {
   let bad = 0;
   let checked = 0;
@@ -172,6 +183,6 @@ if (mode === 'emit') {
   console.log(`checked ${checked}`);
   process.exit(bad ? 1 : 0);
 } else {
-  console.error('usage: advanced_corpus.js emit | check FILE');
+  console.error('usage: advanced_corpus.js emit | json | check FILE');
   process.exit(2);
 }
