@@ -66,8 +66,8 @@ void ChildProcess::start(Starter& starter) {
     if (!launched.parent_ends[i]) continue;
     if (plan.stdio[i].kind == Stdio::Kind::kIpc) {
       // The channel counts toward 'close' like a readable pipe: its EOF is one of the closes.
-      channel_ =
-          detail::make_channel(core, std::move(launched.parent_ends[i]), {}, launched.process.pid);
+      channel_ = detail::make_channel(core, std::move(launched.parent_ends[i]), {},
+                                      launched.process.pid, plan.serialization);
       connected_ = true;
       ++closes_needed_;
       channel_->on_close([this] { on_stream_closed(); });
@@ -255,6 +255,19 @@ void ChildProcess::disconnect() {
 
 ListenerId ChildProcess::on_message(ipc::MessageListener fn) {
   return require_channel().on_message(std::move(fn));
+}
+
+bool ChildProcess::send_advanced(const advanced::Value& message, ipc::SendCallback callback) {
+  return require_channel().send_advanced(message, std::move(callback));
+}
+
+bool ChildProcess::send_advanced(const advanced::Value& message, NativeHandle socket,
+                                 ipc::SendCallback callback) {
+  return require_channel().send_advanced(message, socket, std::move(callback));
+}
+
+ListenerId ChildProcess::on_advanced_message(ipc::AdvancedMessageListener fn) {
+  return require_channel().on_advanced_message(std::move(fn));
 }
 
 void ChildProcess::emit_error(const Error& error) {

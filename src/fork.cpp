@@ -14,10 +14,6 @@ std::shared_ptr<ChildProcess> fork(const std::string& module_path,
   if (module_path.empty())
     throw InvalidArgumentError("ERR_INVALID_ARG_VALUE",
                                "The argument 'modulePath' cannot be empty. Received ''");
-  if (options.serialization != Serialization::kJson)
-    throw InvalidArgumentError("ERR_INVALID_ARG_VALUE",
-                               "The argument 'options.serialization' is not supported: childproc "
-                               "speaks the 'json' channel format only");
 
   // stdio: strings gain the "ipc" slot; arrays must bring exactly one.
   StdioOption stdio("inherit");

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "test_util.hpp"
+#include "advanced_corpus.hpp"
 
 using namespace childproc;
 using namespace std::chrono_literals;
@@ -13,22 +13,8 @@ using advanced::Value;
 
 namespace {
 
-std::string hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-std::string unhex(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
-  return out;
-}
+using cptest::hex;
+using cptest::unhex;
 
 std::string serialized_hex(const Value& v) {
   return hex(advanced::serialize(v));
@@ -38,28 +24,20 @@ std::string serialized_hex(const Value& v) {
 // what serialize(deserialize(bytes)) gives here; and Node's v8.deserialize of those bytes of ours
 // deep-equals each value.
 TEST(AdvancedNode, CorpusIsByteExactBothWays) {
-  auto emitted = spawn_sync(cptest::kNode, {cptest::kNodeDir + "/advanced_corpus.js", "emit"},
-                            {.timeout = 120s, .max_buffer = 64u << 20});
-  ASSERT_EQ(emitted.status, 0) << emitted.std_err;
-  std::istringstream lines(emitted.std_out);
-  std::string line, ours;
+  std::string ours;
   std::size_t values = 0;
-  while (std::getline(lines, line)) {
-    if (line.empty()) continue;
-    std::istringstream fields(line);
-    std::string index, node_hex;
-    fields >> index >> node_hex;
+  for (const cptest::CorpusValue& c : cptest::node_corpus()) {
     ++values;
     Value v;
     try {
-      v = advanced::deserialize(unhex(node_hex));
+      v = advanced::deserialize(unhex(c.node_hex));
     } catch (const advanced::DeserializeError& e) {
-      ADD_FAILURE() << "value " << index << ": " << e.what();
+      ADD_FAILURE() << "value " << c.index << ": " << e.what();
       continue;
     }
     std::string again = serialized_hex(v);
-    EXPECT_EQ(again, node_hex) << "value " << index;
-    ours += index + " " + again + "\n";
+    EXPECT_EQ(again, c.node_hex) << "value " << c.index;
+    ours += c.index + " " + again + "\n";
   }
   EXPECT_GE(values, 200u);
   auto checked = spawn_sync(cptest::kNode, {cptest::kNodeDir + "/advanced_corpus.js", "check", "-"},
@@ -71,19 +49,17 @@ TEST(AdvancedNode, CorpusIsByteExactBothWays) {
 
 // to_json is JSON.stringify: for every corpus value, the same text, or the same TypeError.
 TEST(AdvancedNode, ToJsonIsWhatJsonStringifyGives) {
-  auto emitted = spawn_sync(cptest::kNode, {cptest::kNodeDir + "/advanced_corpus.js", "emit"},
-                            {.timeout = 120s, .max_buffer = 64u << 20});
+  std::vector<cptest::CorpusValue> corpus = cptest::node_corpus();
   auto stringified = spawn_sync(cptest::kNode, {cptest::kNodeDir + "/advanced_corpus.js", "json"},
                                 {.timeout = 120s, .max_buffer = 256u << 20});
-  ASSERT_EQ(emitted.status, 0) << emitted.std_err;
   ASSERT_EQ(stringified.status, 0) << stringified.std_err;
-  std::istringstream values(emitted.std_out), texts(stringified.std_out);
-  std::string value_line, text_line;
+  std::istringstream texts(stringified.std_out);
+  std::string text_line;
   std::size_t compared = 0, refused = 0;
-  while (std::getline(values, value_line) && std::getline(texts, text_line)) {
-    std::string index = value_line.substr(0, value_line.find(' '));
+  for (const cptest::CorpusValue& c : corpus) {
+    if (!std::getline(texts, text_line)) break;
     std::string node_text = text_line.substr(text_line.find(' ') + 1);
-    Value v = advanced::deserialize(unhex(value_line.substr(value_line.find(' ') + 1)));
+    Value v = advanced::deserialize(unhex(c.node_hex));
     std::string ours;
     try {
       ours = json::stringify(advanced::to_json(v));
@@ -91,7 +67,7 @@ TEST(AdvancedNode, ToJsonIsWhatJsonStringifyGives) {
       ours = std::string("!") + e.what();
       ++refused;
     }
-    EXPECT_EQ(ours, node_text) << "value " << index;
+    EXPECT_EQ(ours, node_text) << "value " << c.index;
     ++compared;
   }
   EXPECT_GE(compared, 200u);

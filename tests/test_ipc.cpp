@@ -335,7 +335,6 @@ TEST(Fork, StdioVariantsAllCarryIpcAndArraysMustHaveIt) {
   } catch (const InvalidArgumentError& e) {
     EXPECT_EQ(e.code(), "ERR_CHILD_PROCESS_IPC_REQUIRED");
   }
-  EXPECT_THROW(fork("x", {}, {.serialization = Serialization::kAdvanced}), InvalidArgumentError);
 }
 
 TEST(Fork, DefaultsToThisExecutableWithModulePathAndArgs) {

@@ -86,6 +86,11 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   bool send(const json::Value& message, NativeHandle socket, ipc::SendCallback callback = {});
   void disconnect();
   ListenerId on_message(ipc::MessageListener fn);
+  // With fork's serialization 'advanced': any value V8 serializes (see ipc::Channel).
+  bool send_advanced(const advanced::Value& message, ipc::SendCallback callback = {});
+  bool send_advanced(const advanced::Value& message, NativeHandle socket,
+                     ipc::SendCallback callback = {});
+  ListenerId on_advanced_message(ipc::AdvancedMessageListener fn);
   ipc::Channel* channel() const { return channel_.get(); }
 
   // An unref'd child does not keep its loop running (its stdio pipes still do, as in Node).

@@ -36,7 +36,8 @@ struct ForkOptions {
   std::chrono::milliseconds timeout{0};
   KillSignal kill_signal = "SIGTERM";
   std::optional<AbortSignal> cancellation{};
-  // Only kJson: Node's 'advanced' (V8 serializer) format is not implemented.
+  // kAdvanced: messages in V8's serialization format (see childproc/advanced.hpp), as Node's
+  // serialization: 'advanced'; the child learns it from NODE_CHANNEL_SERIALIZATION_MODE.
   Serialization serialization = Serialization::kJson;
   bool new_process_group = false;     // as SpawnOptions
   bool kill_on_parent_death = false;  // as SpawnOptions

@@ -1,6 +1,12 @@
 // The IPC channel, wire-compatible with Node's: one JSON.stringify(message) + "\n" per message
 // over a socket pair (on Windows a named pipe carrying libuv's frames), handles passed with
-// SCM_RIGHTS under Node's NODE_HANDLE protocol.
+// SCM_RIGHTS under Node's NODE_HANDLE protocol. With serialization 'advanced' each message is
+// instead V8's serialization of the value (childproc/advanced.hpp) after its 4-byte big-endian
+// length, as Node's advanced channel writes it.
+//
+// Messages come and go in either form on either kind of channel: json::Value (send, on_message)
+// and advanced::Value (send_advanced, on_advanced_message). An advanced value on a JSON channel,
+// or reaching a JSON listener, becomes what JSON.parse(JSON.stringify(value)) is in Node.
 //
 // Parent side: ChildProcess::send()/on_message() (after fork(), or an "ipc" stdio slot).
 // Child side:  childproc::ipc::parent_channel() — what process.send/process.on('message') are
@@ -15,11 +21,13 @@
 #include <utility>
 #include <vector>
 
+#include "childproc/advanced.hpp"
 #include "childproc/error.hpp"
 #include "childproc/event.hpp"
 #include "childproc/json.hpp"
 #include "childproc/loop.hpp"
 #include "childproc/native_handle.hpp"
+#include "childproc/options.hpp"
 
 namespace childproc {
 namespace ipc {
@@ -49,10 +57,11 @@ class Handle {
 
 using SendCallback = std::function<void(const std::optional<Error>& error)>;
 using MessageListener = std::function<void(const json::Value& message, Handle* handle)>;
+using AdvancedMessageListener = std::function<void(const advanced::Value& message, Handle* handle)>;
 
 struct ChannelLimits {
   std::size_t max_message_bytes = 64 * 1024 * 1024;  // a longer line is an error, then skipped
-  std::size_t max_depth = 512;                       // JSON nesting
+  std::size_t max_depth = 512;                       // nesting (JSON or advanced)
   // Replies we owe the peer (NODE_HANDLE_ACK/NACK) that it has not read. A peer that keeps
   // sending NODE_HANDLE without reading them is failed past this: ERR_IPC_PEER_NOT_READING, and
   // the channel closes (nothing else we queue grows without the user's own sends).
@@ -65,8 +74,10 @@ class Channel {
   // Windows an overlapped named pipe handle, spoken in libuv's frames, whose sockets go to the
   // process at the pipe's other end), which the channel then owns. Throws SystemError when the
   // socket cannot be readied.
+  // `serialization` must be what the peer speaks (Node's fork option of that name).
   static std::unique_ptr<Channel> open(Loop& loop, NativeHandle connected_socket,
-                                       ChannelLimits limits = {});
+                                       ChannelLimits limits = {},
+                                       Serialization serialization = Serialization::kJson);
 
   // Channels are made by open(), fork(), an "ipc" stdio slot or parent_channel(); Impl is their
   // private state.
@@ -84,6 +95,14 @@ class Channel {
   // socket is duplicated; the caller keeps its own.
   bool send(const json::Value& message, NativeHandle socket, SendCallback callback = {});
 
+  // Any value of Node's advanced serialization (Map, Set, BigInt, Date, Buffer, cycles...). On a
+  // JSON channel it is sent as JSON.stringify would (std::invalid_argument, as Node's TypeError,
+  // for a BigInt or a cycle).
+  bool send_advanced(const advanced::Value& message, SendCallback callback = {});
+  bool send_advanced(const advanced::Value& message, NativeHandle socket,
+                     SendCallback callback = {});
+  Serialization serialization() const;
+
   // Closes the channel once queued messages are written; 'disconnect' follows. A second call
   // emits 'error' ERR_IPC_DISCONNECTED, as Node.
   void disconnect();
@@ -91,7 +110,11 @@ class Channel {
   // Bytes of messages not yet handed to the OS, those waiting behind a handle included.
   std::size_t write_queue_size() const;
 
+  // Each message as JSON (on an advanced channel: JSON.parse(JSON.stringify(message)); one JSON
+  // cannot hold, a BigInt or a cycle, is an 'error' ERR_IPC_BAD_MESSAGE for these listeners).
   ListenerId on_message(MessageListener fn);
+  // Each message as the value it is (on a JSON channel: the parsed JSON).
+  ListenerId on_advanced_message(AdvancedMessageListener fn);
   ListenerId on_internal_message(std::function<void(const json::Value&)> fn);
   ListenerId on_disconnect(std::function<void()> fn);
   // Bad input from the peer (invalid JSON, too deep, too long), write failures, misuse.
@@ -111,8 +134,9 @@ class Channel {
   std::unique_ptr<Impl> impl_;
 };
 
-// Child side: the channel to the parent, found through NODE_CHANNEL_FD (both NODE_CHANNEL_*
-// variables are then removed from the environment so grandchildren do not inherit them).
+// Child side: the channel to the parent, found through NODE_CHANNEL_FD, speaking what
+// NODE_CHANNEL_SERIALIZATION_MODE says ('advanced', else JSON); both variables are then removed
+// from the environment so grandchildren do not inherit them.
 // nullptr when this process was not started with an IPC channel. Bound to `loop` on first call.
 Channel* parent_channel(Loop& loop = default_loop());
 

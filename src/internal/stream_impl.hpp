@@ -19,6 +19,7 @@ std::unique_ptr<Stream> make_stream(LoopCore& loop, UniqueHandle handle, bool re
 // the parent), ready for the loop. `peer_pid`: the process at the other end, when known (Windows
 // duplicates a passed socket for it).
 std::unique_ptr<ipc::Channel> make_channel(LoopCore& loop, UniqueHandle handle,
-                                           ipc::ChannelLimits limits = {}, int peer_pid = -1);
+                                           ipc::ChannelLimits limits = {}, int peer_pid = -1,
+                                           Serialization serialization = Serialization::kJson);
 
 }  // namespace childproc::detail

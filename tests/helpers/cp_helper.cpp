@@ -322,11 +322,12 @@ int run(const std::vector<std::string>& a) {
           channel_write(fd,
                         chunk.substr(0, static_cast<std::size_t>(std::min<long long>(left, 65536))),
                         true);
-      } else if (piece.rfind("hex:", 0) == 0) {
+      } else if (piece.rfind("hex:", 0) == 0 || piece.rfind("bin:", 0) == 0) {
+        // hex: raw bytes, as they are (no frame on Windows); bin: the same bytes as one message
         std::string bytes;
         for (std::size_t k = 4; k + 1 < piece.size(); k += 2)
           bytes.push_back(static_cast<char>(std::stoi(piece.substr(k, 2), nullptr, 16)));
-        channel_write(fd, bytes, false);
+        channel_write(fd, bytes, piece[0] == 'b');
       } else {
         std::cerr << "cp_helper: bad channel-write piece " << piece << "\n";
         return 2;

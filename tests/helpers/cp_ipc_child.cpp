@@ -1,5 +1,6 @@
 // A C++ child on the other end of an IPC channel (forked by the tests, or by a Node parent).
 //   echo         echo every message; "quit" -> disconnect
+//   advanced-echo  echo every message as its advanced value (send_advanced); "quit" -> disconnect
 //   env          report what NODE_CHANNEL_* look like once the channel is open, then disconnect
 //   internal     send an internal NODE_ message, then a normal one, then disconnect
 //   recv-handle  write "hello from C++" into a received socket, report, disconnect
@@ -33,6 +34,15 @@ int main(int argc, char** argv) {
         parent->send(m);
       }
     });
+  } else if (mode == "advanced-echo") {
+    parent->on_advanced_message(
+        [parent](const childproc::advanced::Value& m, childproc::ipc::Handle*) {
+          if (m.is_string() && m.as_string() == "quit") {
+            parent->disconnect();
+          } else {
+            parent->send_advanced(m);
+          }
+        });
   } else if (mode == "env") {
     const char* fd = std::getenv("NODE_CHANNEL_FD");
     const char* ser = std::getenv("NODE_CHANNEL_SERIALIZATION_MODE");
