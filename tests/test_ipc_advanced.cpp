@@ -1,9 +1,10 @@
 // The IPC channel with serialization 'advanced' (V8's format after a 4-byte length), against a
 // real Node on both ends and between two C++ processes, on every platform.
+#include "socket_util.hpp"  // first: on Windows it brings winsock2.h, before windows.h
+
 #include <childproc/childproc.hpp>
 
 #include "advanced_corpus.hpp"
-#include "socket_util.hpp"
 
 using namespace childproc;
 using namespace std::chrono_literals;
