@@ -2,7 +2,8 @@
 // parent), over childproc's Node-compatible channel and over a raw socketpair, in one run.
 // Peers: the raw socketpair (fixed lines, no JSON, blocking calls: the floor; and the same waiting
 // in epoll_wait, the floor of any event loop) and a Node child (C++ parent <-> Node), interleaved
-// (bench/interleaved.hpp). Node -> Node and Node -> C++ are bench/node/ipc_bench.js.
+// (bench/interleaved.hpp). Node -> Node and Node -> C++ are bench/node/ipc_bench.js. The one-way
+// burst also runs with serialization 'advanced' (V8's format) next to JSON.
 #include <benchmark/benchmark.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -108,18 +109,29 @@ struct RawChannel {
   }
 };
 
-// childproc's channel to a forked child: the C++ child, or the Node script.
+// childproc's channel to a forked child: the C++ child, or the Node script; in JSON or in
+// advanced serialization (then messages are advanced::Values on this side too).
 struct ForkedChannel {
   childproc::Loop& loop;
   std::shared_ptr<childproc::ChildProcess> child;
   long received = 0;
+  bool advanced;
   const json::Value message = json::Value::object({{"pad", std::string(89, 'x')}});
   const json::Value request = json::Value::object({{"stream", static_cast<double>(kBurst)}});
-  ForkedChannel(bool node, childproc::Loop& l) : loop(l) {
-    child = node ? childproc::fork(CHILDPROC_BENCH_NODE_DIR "/ipc_bench.js", {"child"},
-                                   {.exec_path = "node"}, loop)
-                 : childproc::fork("ipc-bench", {}, {.exec_path = CHILDPROC_BENCH_IPC_CHILD}, loop);
-    child->on_message([this](const json::Value&, childproc::ipc::Handle*) { ++received; });
+  ForkedChannel(bool node, childproc::Loop& l,
+                childproc::Serialization serialization = childproc::Serialization::kJson)
+      : loop(l), advanced(serialization == childproc::Serialization::kAdvanced) {
+    child =
+        node ? childproc::fork(CHILDPROC_BENCH_NODE_DIR "/ipc_bench.js", {"child"},
+                               {.exec_path = "node", .serialization = serialization}, loop)
+             : childproc::fork(
+                   "ipc-bench", {},
+                   {.exec_path = CHILDPROC_BENCH_IPC_CHILD, .serialization = serialization}, loop);
+    if (advanced)
+      child->on_advanced_message(
+          [this](const childproc::advanced::Value&, childproc::ipc::Handle*) { ++received; });
+    else
+      child->on_message([this](const json::Value&, childproc::ipc::Handle*) { ++received; });
   }
   ~ForkedChannel() {
     // Until this child has closed: other peers on the same loop keep it alive, so not run().
@@ -131,7 +143,10 @@ struct ForkedChannel {
   }
   void exchange(const json::Value& m, long replies) {
     long want = received + replies;
-    child->send(m);
+    if (advanced)
+      child->send_advanced(childproc::advanced::from_json(m));
+    else
+      child->send(m);
     while (received < want)
       loop.run_once();
   }
@@ -160,6 +175,8 @@ void BM_ipc_one_way_interleaved(benchmark::State& state) {
   RawChannel raw("stream", false);
   ForkedChannel cpp(false, loop);
   ForkedChannel node(true, loop);
+  ForkedChannel cpp_advanced(false, loop, childproc::Serialization::kAdvanced);
+  ForkedChannel node_advanced(true, loop, childproc::Serialization::kAdvanced);
   bench::Interleaved cases;
   cases
       .add(
@@ -167,7 +184,11 @@ void BM_ipc_one_way_interleaved(benchmark::State& state) {
       .add(
           "childproc_cpp_child", [&] { cpp.burst(); }, kBurst)
       .add(
-          "childproc_node_child", [&] { node.burst(); }, kBurst);
+          "childproc_node_child", [&] { node.burst(); }, kBurst)
+      .add(
+          "childproc_cpp_child_advanced", [&] { cpp_advanced.burst(); }, kBurst)
+      .add(
+          "childproc_node_child_advanced", [&] { node_advanced.burst(); }, kBurst);
   cases.run(state);
 }
 

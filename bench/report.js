@@ -169,6 +169,15 @@ section('IPC one-way rate, 100-byte messages, child to parent (C++ parent rows i
   ['childproc C++ child -> Node parent', 'node_parent_cpp_child/one_way'],
   ['Node child -> Node parent', 'node_parent_node_child/one_way'],
 ]);
+section('IPC one-way rate with serialization \'advanced\' (V8\'s format), 100-byte-class messages',
+        'node_parent_node_child_advanced/one_way', 'per_s', [
+  ['childproc C++ child -> childproc C++ parent, advanced', ow('childproc_cpp_child_advanced')],
+  ['Node child -> childproc C++ parent, advanced', ow('childproc_node_child_advanced')],
+  ['childproc C++ child -> Node parent, advanced', 'node_parent_cpp_child_advanced/one_way'],
+  ['Node child -> Node parent, advanced', 'node_parent_node_child_advanced/one_way'],
+  ['(JSON) Node child -> childproc C++ parent', ow('childproc_node_child')],
+  ['(JSON) childproc C++ child -> Node parent', 'node_parent_cpp_child/one_way'],
+]);
 section('a job round trip (echo job)', 'pool_job_round_trip', 'us', [
   ['ChildPoolJob, warm worker', 'pool_job_round_trip'],
   ['ChildJob, a process per job', 'childjob_process_per_job'],
@@ -204,6 +213,14 @@ goal('exec capture of 1 GiB >= 0.9x the raw read loop (exec_file on a Loop)',
      () => rate(cap('exec_file_async')) / rate(cap('raw_read_loop_default_pipe')), (v) => v >= 0.9, x);
 goal('IPC one-way JSON message rate >= 3x Node->Node',
      () => rate(ow('childproc_cpp_child')) / rate('node_parent_node_child/one_way'), (v) => v >= 3, x);
+goal('(reference) advanced / JSON one-way rate, Node child -> C++ parent',
+     () => rate(ow('childproc_node_child_advanced')) / rate(ow('childproc_node_child')), () => true, x);
+goal('(reference) advanced / JSON one-way rate, C++ child -> Node parent',
+     () => rate('node_parent_cpp_child_advanced/one_way') / rate('node_parent_cpp_child/one_way'),
+     () => true, x);
+goal('(reference) advanced one-way rate, C++ child -> Node parent / Node child -> Node parent',
+     () => rate('node_parent_cpp_child_advanced/one_way') / rate('node_parent_node_child_advanced/one_way'),
+     () => true, x);
 goal('IPC round trip <= 1.3x a raw socketpair round trip',
      () => us(rt('childproc_cpp_child')) / us(rt('raw_socketpair')), (v) => v <= 1.3, x);
 goal('ChildPoolJob job round trip >= 10x faster than ChildJob',

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -291,6 +292,17 @@ class Writer {
   // inserted. `extra` are (index, value) pairs to merge in (a sparse array's elements).
   std::uint32_t write_properties(const Properties& props,
                                  std::vector<std::pair<std::uint32_t, const Value*>> indexed = {}) {
+    std::uint32_t unused;
+    if (indexed.empty() && std::none_of(props.begin(), props.end(), [&](const auto& p) {
+          return array_index(p.first, unused);
+        })) {
+      // The common case, no index keys: insertion order is the order, nothing to sort.
+      for (const auto& [key, value] : props) {
+        write_string(key);
+        write_value(value);
+      }
+      return static_cast<std::uint32_t>(props.size());
+    }
     std::vector<const std::pair<std::string, Value>*> named;
     for (const auto& p : props) {
       std::uint32_t index;
@@ -312,15 +324,34 @@ class Writer {
     return static_cast<std::uint32_t>(indexed.size() + named.size());
   }
 
+  // The id `object` was written with, or nullopt (and it gets the next one). Most messages hold a
+  // few objects: a linear table, then a hash map past kLinearIds.
+  std::optional<std::uint32_t> seen_or_assign(const HeapObject* object) {
+    constexpr std::size_t kLinearIds = 32;
+    if (ids_.empty()) {
+      for (std::size_t i = 0; i < few_ids_.size(); ++i)
+        if (few_ids_[i] == object) return static_cast<std::uint32_t>(i);
+      if (few_ids_.size() < kLinearIds) {
+        few_ids_.push_back(object);
+        ++next_id_;
+        return std::nullopt;
+      }
+      for (std::size_t i = 0; i < few_ids_.size(); ++i)
+        ids_.emplace(few_ids_[i], static_cast<std::uint32_t>(i));
+    }
+    auto [it, inserted] = ids_.try_emplace(object, next_id_);
+    if (!inserted) return it->second;
+    ++next_id_;
+    return std::nullopt;
+  }
+
   void write_receiver(const Value& v) {
     std::shared_ptr<HeapObject> object = v.heap();
-    auto [it, inserted] = ids_.try_emplace(object.get(), next_id_);
-    if (!inserted) {
+    if (std::optional<std::uint32_t> id = seen_or_assign(object.get())) {
       tag(kObjectReference);
-      write_varint(it->second);
+      write_varint(*id);
       return;
     }
-    ++next_id_;
     if (++depth_ > limits_.max_depth)
       throw std::invalid_argument("advanced::serialize: nesting deeper than " +
                                   std::to_string(limits_.max_depth));
@@ -444,7 +475,8 @@ class Writer {
   std::string& out_;
   HostObjects host_;
   const Limits& limits_;
-  std::unordered_map<const HeapObject*, std::uint32_t> ids_;
+  std::vector<const HeapObject*> few_ids_;                    // ids 0..31, by position
+  std::unordered_map<const HeapObject*, std::uint32_t> ids_;  // every id, once past those
   std::uint32_t next_id_ = 0;
   std::size_t depth_ = 0;
 };
@@ -814,7 +846,22 @@ class Reader {
   // where that keeps memory bounded by the input (see Array), others stay properties.
   std::uint32_t read_properties(Properties& props, Array* array, std::uint8_t end) {
     std::uint32_t count = 0;
+    // Repeated keys: a linear look for small objects, a map once one grows past kLinear.
+    constexpr std::size_t kLinear = 16;
     std::unordered_map<std::string, std::size_t> where;
+    auto find_key = [&](const std::string& key) -> std::optional<std::size_t> {
+      if (props.size() <= kLinear) {
+        for (std::size_t i = 0; i < props.size(); ++i)
+          if (props[i].first == key) return i;
+        return std::nullopt;
+      }
+      if (where.empty())
+        for (std::size_t i = 0; i < props.size(); ++i)
+          where.emplace(props[i].first, i);
+      auto it = where.find(key);
+      if (it == where.end()) return std::nullopt;
+      return it->second;
+    };
     while (peek_tag() != end) {
       std::size_t at = pos_;
       Value key_value = read_value();
@@ -831,11 +878,12 @@ class Reader {
       if (array != nullptr && array_index(key, index) && index < array->length &&
           place_element(*array, index, value))
         continue;
-      auto [it, inserted] = where.try_emplace(key, props.size());
-      if (inserted)
-        props.emplace_back(std::move(key), std::move(value));
-      else
-        props[it->second].second = std::move(value);  // a repeated key: the last one wins
+      if (std::optional<std::size_t> at_index = find_key(key)) {
+        props[*at_index].second = std::move(value);  // a repeated key: the last one wins
+        continue;
+      }
+      if (!where.empty()) where.emplace(key, props.size());
+      props.emplace_back(std::move(key), std::move(value));
     }
     read_tag();
     return count;

@@ -3,6 +3,7 @@
 //   node bench/node/ipc_bench.js parent node            Node parent, Node child
 //   node bench/node/ipc_bench.js parent cpp <ipc_child>  Node parent, childproc's C++ child
 //   node bench/node/ipc_bench.js child                   (the Node child; forked by either parent)
+// SERIALIZATION=advanced: the channel speaks V8's format (the case names end in _advanced).
 // Prints one JSON object per case: {"name", "median_us"} or {"name", "items_per_second"}.
 'use strict';
 const {fork} = require('child_process');
@@ -17,8 +18,9 @@ if (process.argv[2] === 'child') {
 }
 
 const kind = process.argv[3] || 'node';
-const child = kind === 'node' ? fork(__filename, ['child'])
-                              : fork(__filename, [], {execPath: process.argv[4]});
+const serialization = process.env.SERIALIZATION || 'json';
+const child = kind === 'node' ? fork(__filename, ['child'], {serialization})
+                              : fork(__filename, [], {execPath: process.argv[4], serialization});
 const ns = () => process.hrtime.bigint();
 const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
 let waiting = null;
@@ -49,7 +51,7 @@ const exchange = (message, replies) => new Promise((resolve) => {
     await exchange({stream: burst}, burst);
     rates.push(burst / (Number(ns() - t0) / 1e9));
   }
-  const name = `node_parent_${kind}_child`;
+  const name = `node_parent_${kind}_child${serialization === 'advanced' ? '_advanced' : ''}`;
   console.log(JSON.stringify({name: `${name}/round_trip`, median_us: median(trips)}));
   console.log(JSON.stringify({name: `${name}/one_way`, items_per_second: median(rates)}));
   child.disconnect();
