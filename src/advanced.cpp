@@ -23,6 +23,7 @@
 
 #include "childproc/json.hpp"
 #include "internal/utf8.hpp"
+#include "internal/wtf8.hpp"
 
 namespace childproc::advanced {
 
@@ -109,65 +110,6 @@ bool array_index(std::string_view key, std::uint32_t& index) {
   if (v > kMaxArrayIndex) return false;
   index = static_cast<std::uint32_t>(v);
   return true;
-}
-
-// ---- strings: UTF-8 (WTF-8 for lone surrogates) <-> UTF-16 code units -------------------------
-
-std::u16string to_utf16(std::string_view s) {
-  std::u16string out;
-  out.reserve(s.size());
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      out.push_back(b);
-      ++i;
-      continue;
-    }
-    // A WTF-8 lone surrogate: ED A0..BF 80..BF.
-    if (b == 0xED && i + 2 < s.size() && (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0xA0 &&
-        (static_cast<unsigned char>(s[i + 2]) & 0xC0) == 0x80) {
-      out.push_back(static_cast<char16_t>(0xD000 | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F)));
-      i += 3;
-      continue;
-    }
-    detail::Utf8Step step = detail::next_utf8(s, i);
-    if (!step.valid) {
-      out.push_back(0xFFFD);
-      i += step.length;
-      continue;
-    }
-    std::uint32_t cp = b & (step.length == 2 ? 0x1F : step.length == 3 ? 0x0F : 0x07);
-    for (std::size_t k = 1; k < step.length; ++k)
-      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      out.push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
-      out.push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
-    } else {
-      out.push_back(static_cast<char16_t>(cp));
-    }
-    i += step.length;
-  }
-  return out;
-}
-
-void append_code_point(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 // ---- writing --------------------------------------------------------------------------------
@@ -261,7 +203,7 @@ class Writer {
       out_.append(s);
       return;
     }
-    std::u16string units = to_utf16(s);
+    std::u16string units = detail::wtf8_to_utf16<char16_t>(s);
     if (std::all_of(units.begin(), units.end(), [](char16_t u) { return u <= 0xFF; })) {
       tag(kOneByteString);
       write_varint(units.size());
@@ -664,11 +606,10 @@ class Reader {
   std::string read_string_body(std::uint8_t t) {
     if (t == kOneByteString) {
       std::string_view latin1 = read_raw(read_length(1, "a string"));
-      std::string out;
-      out.reserve(latin1.size());
-      for (char c : latin1)
-        append_code_point(out, static_cast<unsigned char>(c));
-      return out;
+      std::u16string units(latin1.begin(), latin1.end());
+      for (std::size_t i = 0; i < latin1.size(); ++i)
+        units[i] = static_cast<unsigned char>(latin1[i]);
+      return detail::utf16_to_wtf8<char16_t>(units);
     }
     if (t == kUtf8String) return detail::sanitize_utf8(read_raw(read_length(1, "a string")));
     std::size_t at = pos_;
@@ -676,24 +617,11 @@ class Reader {
     if (byte_length % 2 != 0)
       fail_at(at, "a two-byte string of an odd byte length (" + std::to_string(byte_length) + ")");
     std::string_view raw = read_raw(byte_length);
-    std::string out;
-    out.reserve(byte_length);
-    for (std::size_t i = 0; i < raw.size(); i += 2) {
-      std::uint32_t u = static_cast<unsigned char>(raw[i]) |
-                        (static_cast<std::uint32_t>(static_cast<unsigned char>(raw[i + 1])) << 8);
-      if (u >= 0xD800 && u <= 0xDBFF && i + 3 < raw.size()) {
-        std::uint32_t low =
-            static_cast<unsigned char>(raw[i + 2]) |
-            (static_cast<std::uint32_t>(static_cast<unsigned char>(raw[i + 3])) << 8);
-        if (low >= 0xDC00 && low <= 0xDFFF) {
-          append_code_point(out, 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00));
-          i += 2;
-          continue;
-        }
-      }
-      append_code_point(out, u);  // a lone surrogate becomes WTF-8
-    }
-    return out;
+    std::u16string units(byte_length / 2, u'\0');
+    for (std::size_t i = 0; i < units.size(); ++i)
+      units[i] = static_cast<char16_t>(static_cast<unsigned char>(raw[2 * i]) |
+                                       (static_cast<unsigned char>(raw[2 * i + 1]) << 8));
+    return detail::utf16_to_wtf8<char16_t>(units);  // a lone surrogate becomes WTF-8
   }
 
   std::string read_string() {
